@@ -1,0 +1,1 @@
+"""Adapters: turn the outside world (files, databases, publishers' URLs) into domain data."""

@@ -1,0 +1,1 @@
+"""Storage adapters: the embedded evidence store (Parquet files + a DuckDB catalogue)."""

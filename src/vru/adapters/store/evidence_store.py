@@ -1,0 +1,280 @@
+"""The embedded evidence store: Parquet files catalogued in DuckDB, in one data directory.
+
+Layout of ``<data_dir>/evidence``::
+
+    catalogue.duckdb            imports, their files and every rejected row
+    tables/<dataset>/<import_id>.parquet
+    staging/                    scratch space for an import in progress
+
+An import is atomic. Its Parquet files are written into ``staging`` and flushed, moved
+into ``tables``, and only then is the import recorded, in one DuckDB transaction. Readers
+see only files the catalogue lists, so a crash (even ``kill -9``) at any point leaves the
+store as it was: at worst an unlisted file, removed the next time the store is opened for
+writing. Importing a file whose sha256 is already catalogued changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from vru.domain.problems import Problem
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS imports (
+    import_id      VARCHAR PRIMARY KEY,
+    format         VARCHAR NOT NULL,
+    file_name      VARCHAR NOT NULL,
+    source         VARCHAR NOT NULL,
+    sha256         VARCHAR NOT NULL UNIQUE,
+    size_bytes     BIGINT NOT NULL,
+    rows_read      BIGINT NOT NULL,
+    rows_stored    BIGINT NOT NULL,
+    rows_rejected  BIGINT NOT NULL,
+    period_start   VARCHAR,
+    period_end     VARCHAR,
+    meta           VARCHAR NOT NULL,
+    imported_at    TIMESTAMP NOT NULL,
+    vru_version    VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS import_files (
+    import_id  VARCHAR NOT NULL,
+    dataset    VARCHAR NOT NULL,
+    path       VARCHAR NOT NULL,
+    rows       BIGINT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS rejected_rows (
+    import_id  VARCHAR NOT NULL,
+    row        BIGINT,
+    col        VARCHAR,
+    value      VARCHAR,
+    reason     VARCHAR NOT NULL,
+    action     VARCHAR NOT NULL
+);
+"""
+
+
+@dataclass(frozen=True)
+class ImportRecord:
+    """What is logged about one imported file."""
+
+    format: str
+    file_name: str
+    source: str
+    sha256: str
+    size_bytes: int
+    rows_read: int
+    rows_stored: int
+    rows_rejected: int
+    period_start: str | None = None
+    period_end: str | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+    import_id: str = field(default_factory=lambda: uuid.uuid4().hex[:16])
+
+
+class EvidenceStore:
+    """The evidence store in ``data_dir``. Cheap to construct; creates nothing until written."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.data_dir = Path(data_dir)
+        self.root = self.data_dir / "evidence"
+        self.catalogue_path = self.root / "catalogue.duckdb"
+        self.tables_dir = self.root / "tables"
+        self.staging_dir = self.root / "staging"
+
+    # -- reading -----------------------------------------------------------------------
+
+    def exists(self) -> bool:
+        return self.catalogue_path.exists()
+
+    @contextmanager
+    def _catalogue(self, write: bool) -> Iterator[duckdb.DuckDBPyConnection]:
+        if write:
+            self.root.mkdir(parents=True, exist_ok=True)
+            con = duckdb.connect(str(self.catalogue_path))
+            con.execute(SCHEMA)
+        else:
+            con = duckdb.connect(str(self.catalogue_path), read_only=True)
+        try:
+            yield con
+        finally:
+            con.close()
+
+    def find_sha256(self, sha256: str) -> dict[str, Any] | None:
+        """The import that already holds a file with this sha256, if any."""
+        if not self.exists():
+            return None
+        with self._catalogue(write=False) as con:
+            row = con.execute(
+                "SELECT import_id, file_name, imported_at FROM imports WHERE sha256 = ?",
+                [sha256],
+            ).fetchone()
+        if row is None:
+            return None
+        return {"import_id": row[0], "file_name": row[1], "imported_at": row[2]}
+
+    def imports(self) -> list[dict[str, Any]]:
+        if not self.exists():
+            return []
+        with self._catalogue(write=False) as con:
+            rel = con.execute("SELECT * FROM imports ORDER BY imported_at, import_id")
+            cols = [d[0] for d in rel.description]
+            return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+    def dataset_files(self) -> dict[str, list[str]]:
+        """Every dataset's Parquet files, in import order (oldest first)."""
+        if not self.exists():
+            return {}
+        with self._catalogue(write=False) as con:
+            rows = con.execute(
+                "SELECT f.dataset, f.path FROM import_files f JOIN imports i USING (import_id) "
+                "ORDER BY i.imported_at, i.import_id"
+            ).fetchall()
+        out: dict[str, list[str]] = {}
+        for dataset, path in rows:
+            out.setdefault(dataset, []).append(str(self.root / path))
+        return out
+
+    def rejected_rows(self, import_id: str) -> list[dict[str, Any]]:
+        if not self.exists():
+            return []
+        with self._catalogue(write=False) as con:
+            rel = con.execute(
+                "SELECT row, col, value, reason, action FROM rejected_rows WHERE import_id = ? "
+                "ORDER BY row", [import_id])
+            cols = [d[0] for d in rel.description]
+            return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
+
+    def connect(self) -> duckdb.DuckDBPyConnection:
+        """An in-memory DuckDB connection with one view per dataset over its Parquet files,
+        and the catalogue's tables (``imports``, ``import_files``, ``rejected_rows``)."""
+        con = duckdb.connect()
+        if not self.exists():
+            return con
+        con.execute(f"ATTACH '{self.catalogue_path}' AS catalogue (READ_ONLY)")
+        for table in ("imports", "import_files", "rejected_rows"):
+            con.execute(f"CREATE VIEW {table} AS SELECT * FROM catalogue.{table}")
+        for dataset, paths in self.dataset_files().items():
+            files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+            con.execute(
+                f'CREATE VIEW "{dataset}" AS SELECT * FROM read_parquet([{files}], '
+                "union_by_name = true)"
+            )
+        return con
+
+    def table(self, dataset: str) -> pa.Table | None:
+        """One dataset as an Arrow table, or None when nothing of it is loaded."""
+        paths = self.dataset_files().get(dataset)
+        if not paths:
+            return None
+        con = self.connect()
+        try:
+            return con.execute(f'SELECT * FROM "{dataset}"').to_arrow_table()
+        finally:
+            con.close()
+
+    # -- writing -----------------------------------------------------------------------
+
+    def recover(self) -> list[Path]:
+        """Remove what an interrupted import left behind: staging files and Parquet files the
+        catalogue does not list. Returns what was removed."""
+        removed: list[Path] = []
+        if self.staging_dir.exists():
+            for p in self.staging_dir.iterdir():
+                removed.append(p)
+                shutil.rmtree(p) if p.is_dir() else p.unlink()
+        if self.tables_dir.exists() and self.exists():
+            listed = {p for ps in self.dataset_files().values() for p in ps}
+            for p in self.tables_dir.glob("*/*.parquet"):
+                if str(p) not in listed:
+                    removed.append(p)
+                    p.unlink()
+        return removed
+
+    def commit_import(
+        self,
+        record: ImportRecord,
+        tables: Mapping[str, pa.Table],
+        rejected: Sequence[Problem] = (),
+        *,
+        _crash_at: str | None = None,
+    ) -> str:
+        """Store ``tables`` (dataset name -> rows) as one import, atomically.
+
+        Each table gets an ``import_id`` column. ``_crash_at`` is a test hook that kills the
+        process at a named point ("staged", "moved") to prove atomicity.
+        """
+        self.recover()
+        self.staging_dir.mkdir(parents=True, exist_ok=True)
+        staged: list[tuple[str, Path, Path, int]] = []
+        for dataset, table in tables.items():
+            ids = pa.array([record.import_id] * table.num_rows, pa.string())
+            table = table.append_column("import_id", ids)
+            tmp = self.staging_dir / f"{dataset}-{record.import_id}.parquet"
+            pq.write_table(table, tmp, compression="zstd")
+            with open(tmp, "rb") as fh:
+                os.fsync(fh.fileno())
+            final = self.tables_dir / dataset / f"{record.import_id}.parquet"
+            staged.append((dataset, tmp, final, table.num_rows))
+        _maybe_crash(_crash_at, "staged")
+        moved: list[Path] = []
+        try:
+            for _dataset, tmp, final, _rows in staged:
+                final.parent.mkdir(parents=True, exist_ok=True)
+                os.replace(tmp, final)
+                moved.append(final)
+            _maybe_crash(_crash_at, "moved")
+            with self._catalogue(write=True) as con:
+                con.execute("BEGIN TRANSACTION")
+                try:
+                    con.execute(
+                        "INSERT INTO imports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                        [record.import_id, record.format, record.file_name, record.source,
+                         record.sha256, record.size_bytes, record.rows_read,
+                         record.rows_stored, record.rows_rejected, record.period_start,
+                         record.period_end, json.dumps(dict(record.meta), default=str),
+                         datetime.now(UTC).replace(tzinfo=None), _version()],
+                    )
+                    for dataset, _tmp, final, rows in staged:
+                        con.execute("INSERT INTO import_files VALUES (?,?,?,?)",
+                                    [record.import_id, dataset,
+                                     str(final.relative_to(self.root)), rows])
+                    if rejected:
+                        con.executemany(
+                            "INSERT INTO rejected_rows VALUES (?,?,?,?,?,?)",
+                            [[record.import_id, p.row, p.column, p.value, p.message, p.action]
+                             for p in rejected],
+                        )
+                    _maybe_crash(_crash_at, "inserted")
+                    con.execute("COMMIT")
+                except BaseException:
+                    con.execute("ROLLBACK")
+                    raise
+        except BaseException:
+            for p in moved:
+                p.unlink(missing_ok=True)
+            raise
+        return record.import_id
+
+
+def _maybe_crash(crash_at: str | None, point: str) -> None:
+    if crash_at == point:
+        os._exit(137)
+
+
+def _version() -> str:
+    from vru import __version__
+
+    return __version__

@@ -1,0 +1,1 @@
+"""The domain core: pure functions and plain data. Nothing here reads or writes files."""
