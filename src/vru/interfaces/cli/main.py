@@ -11,6 +11,7 @@ from rich.table import Table
 
 from vru.adapters.sources import FORMATS
 from vru.domain.problems import InputError
+from vru.interfaces.cli import demo_commands, evidence_commands, fetch_commands
 from vru.interfaces.cli.common import (
     DataDirOption,
     console,
@@ -104,6 +105,10 @@ def data_rejected(
     for r in rows:
         console.print(f"row {r['row']}, column {r['col']!r}: {r['reason']} "
                       f"(value {r['value']!r}). {r['action']}", markup=False, highlight=False)
+
+
+for _module in (demo_commands, evidence_commands, fetch_commands):
+    _module.register(app, data_app)
 
 
 def main() -> None:  # pragma: no cover
