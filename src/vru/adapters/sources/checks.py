@@ -60,9 +60,25 @@ def month_check(column: str) -> Check:
     )
 
 
+# Every character Python's ``str.split()`` splits on (``str.isspace``): RE2's ``\s`` alone
+# misses the no-break space Excel and web pages put in text, and other Unicode spaces.
+_WHITESPACE = r"[\pZ\t\n\x{0B}\f\r\x{1C}-\x{1F}\x{85}]+"
+# Where ``str.casefold`` gives ASCII but SQL ``lower`` does not (category keys are ASCII).
+_CASEFOLD_EXTRA = {"ß": "ss", "ẞ": "ss", "ſ": "s", "ﬀ": "ff", "ﬁ": "fi", "ﬂ": "fl",
+                   "ﬃ": "ffi", "ﬄ": "ffl", "ﬅ": "st", "ﬆ": "st"}
+
+
 def normalised(column: str) -> str:
-    """SQL for ``vru.domain.measures.normalise_category`` applied to a column."""
-    return f"lower(trim(regexp_replace(\"{column}\", '\\s+', ' ', 'g')))"
+    """SQL for ``vru.domain.measures.normalise_category`` applied to a column.
+
+    Trims, collapses every run of Unicode whitespace to one space and case-folds, so a
+    value matches an (ASCII) category key in SQL exactly when it does in Python.
+    """
+    col = column.replace('"', '""')
+    expr = f"lower(replace(\"{col}\", 'İ', 'i̇'))"
+    for char, folded in _CASEFOLD_EXTRA.items():
+        expr = f"replace({expr}, '{char}', '{folded}')"
+    return f"trim(regexp_replace({expr}, '{_WHITESPACE}', ' ', 'g'))"
 
 
 def sql_list(values: Sequence[str]) -> str:

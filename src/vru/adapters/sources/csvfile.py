@@ -2,11 +2,21 @@
 
 Every column is read as text; adapters convert and validate, so that a bad value is reported
 with its row and column instead of being coerced or dropped by a parser.
+
+Before the CSV parser sees a file it is checked as *text*: not a binary file (a ZIP archive or
+Excel workbook renamed ``.csv``), not UTF-16, valid UTF-8 (a Windows-1252 byte is reported with
+its row, column and the character it probably was), no blank line in the middle (it would
+shift every later row number), no bare carriage return, and no quote left open on its line.
+Values may not hold line breaks, so each data row is exactly one line and row ``n`` of the
+file is what a user sees as row ``n`` in a text editor or spreadsheet. A UTF-8 byte order mark
+(as Excel writes) is accepted and ignored. Blank lines at the very end are ignored.
 """
 
 from __future__ import annotations
 
 import codecs
+import csv
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +27,33 @@ import pyarrow.csv as pacsv
 from vru.domain.problems import InputError, Problem
 
 BOM = codecs.BOM_UTF8
+MAX_PROBLEMS = 20
+
+SAVE_AS_UTF8 = ("Save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it "
+                "again")
+
+# Leading bytes of file types that are sometimes renamed or saved as .csv by mistake.
+_SIGNATURES: list[tuple[bytes, str]] = [
+    (b"PK\x03\x04", "a ZIP archive (an Excel .xlsx workbook is one too)"),
+    (b"PK\x05\x06", "an empty ZIP archive"),
+    (b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", "an old Excel .xls workbook (or another Office file)"),
+    (b"\x1f\x8b", "a gzip-compressed file"),
+    (b"%PDF", "a PDF document"),
+    (b"PAR1", "a Parquet file"),
+    (b"\x89PNG", "a PNG image"),
+    (b"\xff\xd8\xff", "a JPEG image"),
+    (b"SQLite format 3\x00", "an SQLite database"),
+]
+
+_UTF16_32_BOMS: list[tuple[bytes, str]] = [
+    (codecs.BOM_UTF32_LE, "UTF-32"),
+    (codecs.BOM_UTF32_BE, "UTF-32"),
+    (codecs.BOM_UTF16_LE, "UTF-16"),
+    (codecs.BOM_UTF16_BE, "UTF-16"),
+]
+
+_BLANK_LINE = re.compile(rb"\n(?=\r?\n)")
+_BARE_CR = re.compile(rb"\r(?!\n)")
 
 
 @dataclass(frozen=True)
@@ -37,18 +74,119 @@ def _fail(name: str, message: str, action: str, row: int | None = None,
     return InputError([Problem(name, row, column, value, message, action)])
 
 
+def _check_binary(name: str, data: bytes) -> None:
+    """Refuse UTF-16/32 text and binary files with a message saying what the file is."""
+    for bom, encoding in _UTF16_32_BOMS:
+        if data.startswith(bom):
+            raise _fail(name, f"is {encoding} encoded (it starts with a {encoding} byte order "
+                        "mark), not UTF-8",
+                        SAVE_AS_UTF8 + ". Excel's 'Unicode Text' format is UTF-16")
+    for magic, what in _SIGNATURES:
+        if data.startswith(magic):
+            raise _fail(name, f"is not a CSV text file: it is {what}",
+                        "Export or save the data as 'CSV UTF-8' and import that file; if it "
+                        "is a ZIP download, unzip it first")
+    head = data[:4096]
+    if head.count(b"\x00") * 4 >= len(head) > 0:
+        # Mostly ASCII text in UTF-16 has a NUL in every other byte.
+        even, odd = head[0::2].count(b"\x00"), head[1::2].count(b"\x00")
+        if max(even, odd) * 10 >= len(head) // 2 * 8:
+            raise _fail(name, "is UTF-16 encoded (without a byte order mark), not UTF-8",
+                        SAVE_AS_UTF8)
+    nul = data.find(b"\x00")
+    if nul >= 0:
+        raise _fail(name, f"is not a CSV text file: it is binary (a NUL byte at offset {nul})",
+                    "Check you chose the right file; export the data as 'CSV UTF-8'",
+                    row=data.count(b"\n", 0, nul) + 1)
+
+
+def _fields(line: str) -> list[str]:
+    """The fields of one CSV line, as leniently as possible (for locating problems)."""
+    try:
+        return next(csv.reader([line]), [])
+    except csv.Error:
+        return line.split(",")
+
+
 def _check_encoding(name: str, data: bytes) -> None:
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:
         row = data.count(b"\n", 0, exc.start) + 1
-        bad = data[exc.start : exc.start + 4]
+        bad = data[exc.start : exc.start + 1]
+        line_start = data.rfind(b"\n", 0, exc.start) + 1
+        line_end = data.find(b"\n", exc.start)
+        line = data[line_start : line_end if line_end >= 0 else len(data)].rstrip(b"\r")
+        index = len(_fields(data[line_start : exc.start].decode("utf-8", "replace") + "x")) - 1
+        column: str | None = None
+        if row > 1:
+            header = _fields(data.split(b"\n", 1)[0].rstrip(b"\r").decode("utf-8", "replace"))
+            if index < len(header):
+                column = header[index].strip()
+        guess = bad.decode("cp1252", "replace")
+        values = _fields(line.decode("cp1252", "replace"))
+        value = values[index] if index < len(values) else None
+        hint = ""
+        if guess.isprintable() and guess != "\ufffd":
+            hint = (f"; read as Windows-1252 it is {guess!r}, so the file was probably saved "
+                    "as 'CSV' (Windows-1252/Latin-1) rather than 'CSV UTF-8'")
         raise _fail(
             name,
-            f"is not valid UTF-8 (byte {bad[:1].hex()} at offset {exc.start})",
-            "Save the file as 'CSV UTF-8' (in Excel: Save As > CSV UTF-8) and import it again",
-            row=row,
+            f"is not valid UTF-8 (byte {bad.hex()} at offset {exc.start}){hint}",
+            SAVE_AS_UTF8,
+            row=row, column=column, value=value,
         ) from None
+
+
+def _drop_trailing_blank_lines(data: bytes) -> bytes:
+    """Remove empty lines after the last row (the last row keeps its own line ending)."""
+    end = len(data)
+    while end > 0 and data[end - 1 : end] in (b"\n", b"\r"):
+        end -= 1
+    if end == len(data):
+        return data
+    if data[end : end + 2] == b"\r\n":
+        return data[: end + 2]
+    return data[: end + 1]
+
+
+def _check_lines(name: str, data: bytes) -> None:
+    """Blank lines in the middle, bare carriage returns and unbalanced quotes, located."""
+    problems: list[Problem] = []
+    total = 0
+    for m in _BLANK_LINE.finditer(data):
+        total += 1
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(Problem(
+                name, data.count(b"\n", 0, m.start()) + 2, None, None,
+                "is a blank line in the middle of the file (it would shift the numbers of "
+                "every later row)", "Delete the blank line, or re-download the file"))
+    for m in _BARE_CR.finditer(data):
+        total += 1
+        if len(problems) < MAX_PROBLEMS:
+            problems.append(Problem(
+                name, data.count(b"\n", 0, m.start()) + 1, None, None,
+                "holds a carriage return (CR) that does not end a line: either a value holds "
+                "a line break or the file uses old Mac line endings",
+                "Remove line breaks inside values; save the file as 'CSV UTF-8'"))
+    if b'"' in data:
+        for number, line in enumerate(data.split(b"\n"), start=1):
+            if line.count(b'"') % 2 == 0:
+                continue
+            try:
+                list(csv.reader([line.rstrip(b"\r").decode("utf-8")], strict=True))
+            except csv.Error:
+                total += 1
+                if len(problems) < MAX_PROBLEMS:
+                    problems.append(Problem(
+                        name, number, None, line[:80].decode("utf-8", "replace"),
+                        "has an unbalanced quote: a quoted value is not closed on its line "
+                        "(or holds a line break, which is not supported)",
+                        "Close the quote (a quote inside a quoted value is written twice, "
+                        "\"\") and remove line breaks inside values, or re-download the file"))
+    if problems:
+        problems.sort(key=lambda p: p.row or 0)
+        raise InputError(problems, total=total)
 
 
 def read_csv(
@@ -63,27 +201,32 @@ def read_csv(
     """Read ``path`` as UTF-8 CSV whose header must contain ``required`` columns.
 
     ``allow_extra`` lets further columns through (for wide layouts an adapter checks itself).
-    Raises ``InputError`` for an empty file, bad encoding, a missing or unexpected column,
-    a duplicated column, a row with the wrong number of fields or a truncated last row.
+    Raises ``InputError`` for an empty file, a binary or UTF-16 file, bad encoding, a blank
+    line, an unbalanced quote, a missing or unexpected column, a duplicated column, a row with
+    the wrong number of fields or a truncated last row.
     """
     name = name or path.name
     data = path.read_bytes()
     had_bom = data.startswith(BOM)
     if had_bom:
         data = data[len(BOM) :]
+    if not data:
+        raise _fail(name, "is empty (0 bytes)",
+                    "Check the download finished; re-download the file")
+    _check_binary(name, data)
     if not data.strip():
-        raise _fail(name, "is empty", "Check the download finished; re-download the file")
+        raise _fail(name, "is empty: it holds only blank space",
+                    "Check the download finished; re-download the file")
     _check_encoding(name, data)
+    data = _drop_trailing_blank_lines(data)
+    _check_lines(name, data)
     first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
     try:
-        header_row = list(pacsv.read_csv(
-            pa.py_buffer(first_line.encode() + b"\n"),
-            read_options=pacsv.ReadOptions(autogenerate_column_names=True),
-            convert_options=pacsv.ConvertOptions(strings_can_be_null=False),
-        ).to_pylist()[0].values())
-    except (pa.ArrowInvalid, IndexError):
-        raise _fail(name, "has an unreadable header row", "Check it is a CSV file", row=1) from None
-    columns = [str(c).strip() if c is not None else "" for c in header_row]
+        header_row = next(csv.reader([first_line], strict=True))
+    except (csv.Error, StopIteration):
+        raise _fail(name, "has an unreadable header row", "Check it is a CSV file",
+                    row=1) from None
+    columns = [c.strip() for c in header_row]
     seen: set[str] = set()
     for c in columns:
         if c in seen:
@@ -126,33 +269,43 @@ def _parse(name: str, data: bytes, columns: list[str]) -> pa.Table:
     try:
         return pacsv.read_csv(pa.py_buffer(data), read_options=read, parse_options=parse,
                               convert_options=convert)
-    except pa.ArrowInvalid:
+    except pa.ArrowException:
         pass
     # Locate the bad rows: a second, single-threaded pass that records each one.
     bad: list[Problem] = []
+    last_line = data.count(b"\n") + (0 if data.endswith(b"\n") else 1)
+    unterminated = not data.endswith(b"\n")
 
     def handler(row: pacsv.InvalidRow) -> str:
         line = (row.number or 0)
         text = row.text or ""
-        what = "has fewer fields than the header" if row.actual_columns < row.expected_columns \
-            else "has more fields than the header"
-        bad.append(Problem(
-            name, line if line else None, None, text[:80],
-            f"{what} ({row.actual_columns} of {row.expected_columns}); the file may be "
-            "truncated or a value may hold an unquoted comma",
-            "Re-download the file, or quote values that contain commas"))
+        counts = f"{row.actual_columns} of {row.expected_columns} fields"
+        if row.actual_columns < row.expected_columns and unterminated and line == last_line:
+            message = (f"is the last row and is cut short ({counts}, no line ending): the "
+                       "file looks truncated")
+            action = "Re-download the file; the download or copy did not finish"
+        elif row.actual_columns < row.expected_columns:
+            message = (f"has fewer fields than the header ({counts}); the file may be "
+                       "truncated or a row may be broken across lines")
+            action = "Re-download the file, or join the broken row"
+        else:
+            message = (f"has more fields than the header ({counts}); a value may hold an "
+                       "unquoted comma")
+            action = "Quote values that contain commas, or re-download the file"
+        bad.append(Problem(name, line if line > 0 else None, None, text[:80], message, action))
         return "skip"
 
     try:
         pacsv.read_csv(
             pa.py_buffer(data),
             read_options=pacsv.ReadOptions(column_names=columns, skip_rows=1, use_threads=False),
-            parse_options=pacsv.ParseOptions(invalid_row_handler=handler),
+            parse_options=pacsv.ParseOptions(newlines_in_values=False,
+                                             invalid_row_handler=handler),
             convert_options=convert,
         )
-    except pa.ArrowInvalid as exc:
+    except pa.ArrowException as exc:
         raise _fail(name, f"cannot be parsed as CSV ({exc})",
                     "Check quotes are balanced; re-download the file") from None
     if not bad:
         raise _fail(name, "cannot be parsed as CSV", "Re-download the file")
-    raise InputError(bad[:20], total=len(bad))
+    raise InputError(bad[:MAX_PROBLEMS], total=len(bad))
