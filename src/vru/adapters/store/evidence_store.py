@@ -217,56 +217,151 @@ class EvidenceStore:
         process at a named point ("staged", "moved") to prove atomicity.
         """
         self.recover()
+        staged = self.stage_import(record, tables)
+        _maybe_crash(_crash_at, "staged")
+        self._move_and_record(staged, rejected, None, _crash_at)
+        return record.import_id
+
+    @contextmanager
+    def import_batch(self) -> Iterator[ImportBatch]:
+        """Commit many imports through one catalogue connection.
+
+        Each import is still atomic on its own, exactly as ``commit_import`` makes it: its
+        Parquet files are staged and flushed, moved into ``tables``, then recorded in its own
+        transaction. Only the opening of the catalogue (and the clean-up of what an
+        interrupted import left) is shared, which is what dominates many small imports.
+        """
+        self.recover()
+        with self._catalogue(write=True) as con:
+            yield ImportBatch(self, con)
+
+    def stage_import(self, record: ImportRecord, tables: Mapping[str, pa.Table]) -> StagedImport:
+        """Write an import's tables to ``staging`` and flush them; nothing is visible yet.
+        Safe to call from several threads at once (each import has its own files)."""
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         staged: list[tuple[str, Path, Path, int]] = []
-        for dataset, table in tables.items():
-            ids = pa.array([record.import_id] * table.num_rows, pa.string())
-            table = table.append_column("import_id", ids)
-            tmp = self.staging_dir / f"{dataset}-{record.import_id}.parquet"
-            pq.write_table(table, tmp, compression="zstd")
-            with open(tmp, "rb") as fh:
-                os.fsync(fh.fileno())
-            final = self.tables_dir / dataset / f"{record.import_id}.parquet"
-            staged.append((dataset, tmp, final, table.num_rows))
-        _maybe_crash(_crash_at, "staged")
+        try:
+            for dataset, table in tables.items():
+                ids = pa.array([record.import_id] * table.num_rows, pa.string())
+                table = table.append_column("import_id", ids)
+                tmp = self.staging_dir / f"{dataset}-{record.import_id}.parquet"
+                pq.write_table(table, tmp, compression="zstd")
+                with open(tmp, "rb") as fh:
+                    os.fsync(fh.fileno())
+                final = self.tables_dir / dataset / f"{record.import_id}.parquet"
+                staged.append((dataset, tmp, final, table.num_rows))
+        except BaseException:
+            for _d, tmp, _f, _r in staged:
+                tmp.unlink(missing_ok=True)
+            raise
+        return StagedImport(record, staged)
+
+    def discard_staged(self, staged: StagedImport) -> None:
+        """Remove a staged import that will not be committed."""
+        for _dataset, tmp, _final, _rows in staged.files:
+            tmp.unlink(missing_ok=True)
+
+    def _move_and_record(
+        self,
+        staged: StagedImport,
+        rejected: Sequence[Problem],
+        con: duckdb.DuckDBPyConnection | None,
+        _crash_at: str | None = None,
+    ) -> None:
         moved: list[Path] = []
         try:
-            for _dataset, tmp, final, _rows in staged:
+            for _dataset, tmp, final, _rows in staged.files:
                 final.parent.mkdir(parents=True, exist_ok=True)
                 os.replace(tmp, final)
                 moved.append(final)
             _maybe_crash(_crash_at, "moved")
-            with self._catalogue(write=True) as con:
-                con.execute("BEGIN TRANSACTION")
-                try:
-                    con.execute(
-                        "INSERT INTO imports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                        [record.import_id, record.format, record.file_name, record.source,
-                         record.sha256, record.size_bytes, record.rows_read,
-                         record.rows_stored, record.rows_rejected, record.period_start,
-                         record.period_end, json.dumps(dict(record.meta), default=str),
-                         datetime.now(UTC).replace(tzinfo=None), _version()],
-                    )
-                    for dataset, _tmp, final, rows in staged:
-                        con.execute("INSERT INTO import_files VALUES (?,?,?,?)",
-                                    [record.import_id, dataset,
-                                     str(final.relative_to(self.root)), rows])
-                    if rejected:
-                        con.executemany(
-                            "INSERT INTO rejected_rows VALUES (?,?,?,?,?,?)",
-                            [[record.import_id, p.row, p.column, p.value, p.message, p.action]
-                             for p in rejected],
-                        )
-                    _maybe_crash(_crash_at, "inserted")
-                    con.execute("COMMIT")
-                except BaseException:
-                    con.execute("ROLLBACK")
-                    raise
+            if con is None:
+                with self._catalogue(write=True) as own:
+                    self._record(own, staged, rejected, _crash_at)
+            else:
+                self._record(con, staged, rejected, _crash_at)
         except BaseException:
             for p in moved:
                 p.unlink(missing_ok=True)
+            self.discard_staged(staged)
             raise
-        return record.import_id
+
+    def _record(
+        self,
+        con: duckdb.DuckDBPyConnection,
+        staged: StagedImport,
+        rejected: Sequence[Problem],
+        _crash_at: str | None,
+    ) -> None:
+        record = staged.record
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.execute(
+                "INSERT INTO imports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                [record.import_id, record.format, record.file_name, record.source,
+                 record.sha256, record.size_bytes, record.rows_read,
+                 record.rows_stored, record.rows_rejected, record.period_start,
+                 record.period_end, json.dumps(dict(record.meta), default=str),
+                 datetime.now(UTC).replace(tzinfo=None), _version()],
+            )
+            for dataset, _tmp, final, rows in staged.files:
+                con.execute("INSERT INTO import_files VALUES (?,?,?,?)",
+                            [record.import_id, dataset,
+                             str(final.relative_to(self.root)), rows])
+            if rejected:
+                con.executemany(
+                    "INSERT INTO rejected_rows VALUES (?,?,?,?,?,?)",
+                    [[record.import_id, p.row, p.column, p.value, p.message, p.action]
+                     for p in rejected],
+                )
+            _maybe_crash(_crash_at, "inserted")
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+
+
+@dataclass(frozen=True)
+class StagedImport:
+    """An import whose Parquet files are written to ``staging`` but not yet committed:
+    (dataset, staged path, final path, rows) per table."""
+
+    record: ImportRecord
+    files: list[tuple[str, Path, Path, int]]
+
+
+class ImportBatch:
+    """Imports committed through one open catalogue connection (``EvidenceStore.import_batch``).
+
+    Use it from one thread; ``EvidenceStore.stage_import`` may run in worker threads first.
+    """
+
+    def __init__(self, store: EvidenceStore, con: duckdb.DuckDBPyConnection) -> None:
+        self.store = store
+        self._con = con
+
+    def known_sha256(self) -> dict[str, str]:
+        """Every catalogued file's sha256, mapped to its import id."""
+        return dict(self._con.execute("SELECT sha256, import_id FROM imports").fetchall())
+
+    def find_sha256(self, sha256: str) -> dict[str, Any] | None:
+        row = self._con.execute(
+            "SELECT import_id, file_name, imported_at FROM imports WHERE sha256 = ?",
+            [sha256]).fetchone()
+        if row is None:
+            return None
+        return {"import_id": row[0], "file_name": row[1], "imported_at": row[2]}
+
+    def commit_staged(self, staged: StagedImport, rejected: Sequence[Problem] = ()) -> str:
+        """Move a staged import into place and record it, in its own transaction. On any
+        failure its files are removed and the catalogue is as it was."""
+        self.store._move_and_record(staged, rejected, self._con)
+        return staged.record.import_id
+
+    def commit_import(self, record: ImportRecord, tables: Mapping[str, pa.Table],
+                      rejected: Sequence[Problem] = ()) -> str:
+        """``EvidenceStore.commit_import`` through this batch's connection."""
+        return self.commit_staged(self.store.stage_import(record, tables), rejected)
 
 
 def _maybe_crash(crash_at: str | None, point: str) -> None:
