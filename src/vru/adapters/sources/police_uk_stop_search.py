@@ -2,7 +2,9 @@
 
 Publisher: data.police.uk (Home Office and the territorial forces), OGL v3.
 Each row is one stop and search (of a person, a vehicle or both) with its date and time
-(ISO 8601 with a UTC offset, stored as a UTC ``TIMESTAMP``), an anonymised point, who was
+(ISO 8601 with a UTC offset, stored as a UTC ``TIMESTAMP``; ``month`` is the calendar month
+in UK local time, as police.uk files the searches: one at 00:30 BST on 1 July is published
+as 23:30 UTC on 30 June, in the July file), an anonymised point, who was
 searched (gender, age range, ethnicity as self-defined and as the officer saw it), under
 which power, for what, and the outcome. Searches with no location are valid (the publisher
 withholds it); they are kept, counted, and left off maps.
@@ -90,6 +92,11 @@ def _utc_sql(column: str) -> str:
             "AS TIMESTAMP)")
 
 
+def _uk_month_sql(column: str) -> str:
+    return (f"CAST(date_trunc('month', timezone('Europe/London', "
+            f"TRY_CAST(trim(\"{column}\") AS TIMESTAMPTZ))) AS DATE)")
+
+
 class PoliceUkStopSearch:
     format: ClassVar[str] = "police-uk-stop-search"
     description: ClassVar[str] = "police.uk stop and search, one month of one force"
@@ -139,13 +146,14 @@ class PoliceUkStopSearch:
         force_sql = "'" + force.replace("'", "''") + "'" if force else "NULL"
         clean = con.sql(f"""
             WITH good AS (
-                SELECT *, {_utc_sql('Date')} AS dt FROM raw
+                SELECT *, {_utc_sql('Date')} AS dt, {_uk_month_sql('Date')} AS uk_month
+                FROM raw
                 WHERE source_row NOT IN (SELECT row FROM bad)
             )
             SELECT
                 trim("Type") AS type,
                 dt AS datetime,
-                CAST(date_trunc('month', dt) AS DATE) AS month,
+                uk_month AS month,
                 {_bool_sql("Part of a policing operation")} AS part_of_operation,
                 nullif(trim("Policing operation"), '') AS policing_operation,
                 TRY_CAST(nullif(trim("Latitude"), '') AS DOUBLE) AS latitude,
@@ -182,6 +190,8 @@ class PoliceUkStopSearch:
                 "force": force,
                 "rows_without_location": int(months[2]) if months else 0,
                 "datetime": "UTC, converted from the published ISO 8601 offset",
+                "month": "calendar month in UK local time (Europe/London), as police.uk "
+                         "assigns searches to monthly files",
                 "had_bom": csv.had_bom,
             },
         )
