@@ -58,6 +58,21 @@ class _Prepared:
     problems: list[Problem] = field(default_factory=list)
     records: dict[str, int] = field(default_factory=dict)
     error: Exception | None = None
+    # An InputError crossing a process boundary travels as its parts (it does not pickle).
+    refused: tuple[list[Problem], int] | None = None
+
+    def portable(self) -> _Prepared:
+        """This result in a form that pickles (for worker processes)."""
+        if isinstance(self.error, InputError):
+            self.refused, self.error = (self.error.problems, self.error.total), None
+        elif self.error is not None:
+            self.error = RuntimeError(f"{type(self.error).__name__}: {self.error}")
+        return self
+
+    def failure(self) -> Exception | None:
+        if self.refused is not None:
+            return InputError(self.refused[0], total=self.refused[1])
+        return self.error
 
 
 def _prepare(store: EvidenceStore, fmt: str, path: Path, source: str | None,
@@ -115,7 +130,7 @@ def _init_worker(ref: ReferenceData) -> None:
 def _prepare_in_worker(store: EvidenceStore, fmt: str, path: Path, source: str | None,
                        known: frozenset[str], skip_invalid: bool) -> _Prepared:
     return _prepare(store, fmt, path, source, _WORKER_REF or ReferenceData(), known,
-                    skip_invalid)
+                    skip_invalid).portable()
 
 
 def default_workers() -> int:
@@ -196,8 +211,9 @@ def ingest_files(
 
 def _commit(batch: ImportBatch, fmt: str, prep: _Prepared, known: dict[str, str],
             committed: dict[str, str]) -> BatchOutcome:
-    if prep.error is not None:
-        return BatchOutcome(prep.path, error=prep.error)
+    failure = prep.failure()
+    if failure is not None:
+        return BatchOutcome(prep.path, error=failure)
     assert prep.digest is not None
     previous = known.get(prep.digest) or committed.get(prep.digest)
     if previous is not None:  # imported before, or earlier in this batch
