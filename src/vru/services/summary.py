@@ -1,0 +1,260 @@
+"""Use case: an area's evidence at a glance (``vru evidence summary --area NAME``).
+
+For one area: its LADs, wards by vintage, MSOAs and LSOAs, population where loaded, and for
+each crime dataset loaded the latest 12 months of violence, weapons possession, robbery and
+homicide against the 12 months before, counted only in the area's LADs, wards, MSOAs or
+LSOAs. A dataset that is not loaded is reported as such, never as zero. Counts from areas of
+different levels (a borough count and a ward count) are never added together.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+
+from vru.adapters.store.evidence_store import EvidenceStore
+from vru.domain.measures import MEASURES, descendants
+from vru.services.areas import ResolvedArea, get_area, resolve_area
+
+SUMMARY_MEASURES: tuple[str, ...] = (
+    "violence_against_the_person", "violence_and_sexual_offences", "possession_of_weapons",
+    "robbery", "homicide",
+)
+
+CRIME_DATASETS: dict[str, dict[str, Any]] = {
+    "street_crime": {
+        "title": "police.uk street-level crime",
+        "required": ("month", "measure", "lsoa_code"),
+        "grain": "one crime, placed in its 2011 LSOA",
+    },
+    "crime_counts": {
+        "title": "Police recorded crime counts (MPS borough and ward files)",
+        "required": ("geography_level", "area_code", "period", "measure", "count"),
+        "grain": "counts per area and month",
+    },
+}
+
+MONTHLY_PERIOD = "[0-9]{4}-[0-9]{2}(-01)?( 00:00:00)?"
+
+POPULATION_CODE_COLUMNS = ("area_code", "code", "geography_code", "lsoa_code", "msoa_code",
+                           "lad_code")
+POPULATION_VALUE_COLUMNS = ("population", "count", "value", "persons")
+POPULATION_TOTAL_VALUES = ("all", "all ages", "all persons", "persons", "total", "all_ages",
+                           "total population", "all usual residents")
+
+
+def _columns(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
+    return [r[0] for r in con.execute(f'DESCRIBE "{dataset}"').fetchall()]
+
+
+def _month_add(d: date, months: int) -> date:
+    y, m = divmod(d.year * 12 + d.month - 1 + months, 12)
+    return date(y, m + 1, 1)
+
+
+def _ym(d: date) -> str:
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _windows(latest: date) -> dict[str, tuple[date, date]]:
+    """The latest 12 months ending with ``latest`` and the 12 before them."""
+    return {
+        "latest": (_month_add(latest, -11), latest),
+        "previous": (_month_add(latest, -23), _month_add(latest, -12)),
+    }
+
+
+def _measure_sets(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, list[str]]:
+    """Each summary measure's ids (itself and its descendants) that ``relation`` holds."""
+    present = {r[0] for r in con.execute(f"SELECT DISTINCT measure FROM {relation}").fetchall()}
+    out = {}
+    for m in SUMMARY_MEASURES:
+        ids = sorted(descendants(m) & present)
+        if ids:
+            out[m] = ids
+    return out
+
+
+def _window_counts(con: duckdb.DuckDBPyConnection, relation: str, value: str,
+                   measures: dict[str, list[str]], latest: date) -> list[dict[str, Any]]:
+    wins = _windows(latest)
+    rows = []
+    for m, ids in measures.items():
+        entry: dict[str, Any] = {"measure": m, "name": MEASURES[m].name,
+                                 "includes": [i for i in ids if i != m]}
+        for label, (start, end) in wins.items():
+            got = con.execute(
+                f"SELECT coalesce(sum({value}), 0), count(DISTINCT month) FROM {relation} "
+                "WHERE month BETWEEN ? AND ? AND list_contains(?, measure)",
+                [start, end, ids]).fetchall()[0]
+            entry[label] = int(got[0])
+            entry[f"{label}_months"] = int(got[1])
+        change = entry["latest"] - entry["previous"]
+        entry["change"] = change
+        entry["change_pct"] = (round(100.0 * change / entry["previous"], 1)
+                               if entry["previous"] else None)
+        entry["comparable"] = entry["latest_months"] == 12 and entry["previous_months"] == 12
+        rows.append(entry)
+    return rows
+
+
+def _period_block(latest: date) -> dict[str, Any]:
+    wins = _windows(latest)
+    return {label: {"start": _ym(s), "end": _ym(e)} for label, (s, e) in wins.items()}
+
+
+def _street_crime(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[str, Any]:
+    lsoas = sorted(area.codes("lsoa"))
+    con.register("area_lsoas", pa.table({"code": pa.array(lsoas, pa.string())}))
+    cols = _columns(con, "street_crime")
+    con.execute("""CREATE OR REPLACE TEMP VIEW sc_area AS
+        SELECT CAST(date_trunc('month', CAST(month AS DATE)) AS DATE) AS month, measure
+        FROM street_crime WHERE lsoa_code IN (SELECT code FROM area_lsoas)""")
+    rng = con.execute("SELECT min(month), max(month), count(*) FROM sc_area").fetchall()[0]
+    result: dict[str, Any] = {"rows_in_area": int(rng[2])}
+    notes = ["Crimes are placed by their 2011 LSOA code; police.uk publishes no homicide or "
+             "separate violence against the person counts, only 'violence and sexual "
+             "offences'."]
+    if "force" in cols and area.definition.police_forces:
+        con.register("area_forces", pa.table({"f": list(area.definition.police_forces)}))
+        unplaced = con.execute(
+            "SELECT count(*) FROM street_crime WHERE lsoa_code IS NULL AND force IN "
+            "(SELECT f FROM area_forces)").fetchall()[0][0]
+        if unplaced:
+            notes.append(f"{int(unplaced):,} rows of the area's forces have no location, so "
+                         "no LSOA; they are not counted in the area.")
+    if not lsoas:
+        notes.append("The area's LSOAs are unknown (no lookups loaded), so no crime can be "
+                     "placed in it.")
+    if not rng[2]:
+        result.update(status="no rows in the area", notes=notes)
+        return result
+    latest = rng[1]
+    con.execute("CREATE OR REPLACE TEMP VIEW sc_counts AS "
+                "SELECT month, measure, 1 AS n FROM sc_area")
+    result.update(
+        status="loaded", period_start=_ym(rng[0]), period_end=_ym(latest),
+        windows=_period_block(latest),
+        measures=_window_counts(con, "sc_counts", "n", _measure_sets(con, "sc_counts"), latest),
+        notes=notes)
+    return result
+
+
+def _crime_counts(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[str, Any]:
+    codes = sorted(area.all_codes())
+    con.register("area_codes", pa.table({"code": pa.array(codes, pa.string())}))
+    # A period is monthly when it reads as YYYY-MM (text) or is the first of a month (date).
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW cc_area AS
+        SELECT geography_level, area_code, measure, TRY_CAST("count" AS DOUBLE) AS n,
+               CAST(try_strptime(left(CAST(period AS VARCHAR), 7), '%Y-%m') AS DATE) AS month,
+               regexp_full_match(CAST(period AS VARCHAR), '{MONTHLY_PERIOD}') AS monthly
+        FROM crime_counts WHERE area_code IN (SELECT code FROM area_codes)""")
+    non_monthly = con.execute(
+        "SELECT count(*) FROM cc_area WHERE NOT monthly OR month IS NULL").fetchall()[0][0]
+    levels = [r[0] for r in con.execute(
+        "SELECT DISTINCT geography_level FROM cc_area WHERE monthly AND month IS NOT NULL "
+        "ORDER BY 1").fetchall()]
+    notes = []
+    if non_monthly:
+        notes.append(f"{int(non_monthly):,} rows in the area have yearly or other non-monthly "
+                     "periods and are not in the 12-month comparison.")
+    by_level = []
+    for level in levels:
+        table = con.execute(
+            "SELECT month, measure, n, area_code FROM cc_area WHERE geography_level = ? AND "
+            "monthly AND month IS NOT NULL", [level]).to_arrow_table()
+        con.register("cc_level", table)
+        first, latest, n_areas = con.execute(
+            "SELECT min(month), max(month), count(DISTINCT area_code) FROM cc_level"
+        ).fetchall()[0]
+        by_level.append({
+            "geography_level": level, "areas": int(n_areas),
+            "period_start": _ym(first), "period_end": _ym(latest),
+            "windows": _period_block(latest),
+            "measures": _window_counts(con, "cc_level", "n", _measure_sets(con, "cc_level"),
+                                       latest),
+        })
+        con.unregister("cc_level")
+    status = "loaded" if by_level else "no rows in the area"
+    return {"status": status, "by_geography_level": by_level, "notes": notes}
+
+
+def _population(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[str, Any]:
+    cols = _columns(con, "population")
+    lower = {c.lower(): c for c in cols}
+    code = next((lower[c] for c in POPULATION_CODE_COLUMNS if c in lower), None)
+    value = next((lower[c] for c in POPULATION_VALUE_COLUMNS if c in lower), None)
+    if code is None or value is None:
+        return {"status": "loaded, but its columns are not recognised here", "columns": cols}
+    codes = sorted(area.all_codes())
+    con.register("pop_codes", pa.table({"code": pa.array(codes, pa.string())}))
+    where = [f'"{code}" IN (SELECT code FROM pop_codes)']
+    notes = []
+    totals = ", ".join("'" + v + "'" for v in POPULATION_TOTAL_VALUES)
+    for dim in ("sex", "group", "age", "age_group", "age_band"):
+        if dim not in lower:
+            continue
+        col = lower[dim]
+        has_total = con.execute(
+            f'SELECT count(*) FROM population WHERE lower(CAST("{col}" AS VARCHAR)) IN '
+            f"({totals})").fetchall()[0][0]
+        if has_total:
+            where.append(f'lower(CAST("{col}" AS VARCHAR)) IN ({totals})')
+        else:
+            notes.append(f"no all-{dim} rows: summed over {dim}")
+    level = lower.get("geography_level")
+    year = next((lower[c] for c in ("year", "period", "date") if c in lower), None)
+    keys = [k for k in (level, year) if k]
+    select_keys = ", ".join(f'CAST("{k}" AS VARCHAR) AS "{k}"' for k in keys)
+    group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
+    rows = con.execute(
+        f"SELECT {select_keys + ',' if keys else ''} sum(TRY_CAST(\"{value}\" AS DOUBLE)), "
+        f'count(DISTINCT "{code}") FROM population WHERE {" AND ".join(where)} {group} '
+        f"ORDER BY ALL").fetchall()
+    if not rows or (not keys and not rows[0][-1]):
+        return {"status": "no rows in the area", "notes": notes}
+    out = []
+    for r in rows:
+        entry = {k: r[i] for i, k in enumerate(keys)}
+        entry.update(population=int(r[len(keys)] or 0), areas=int(r[len(keys) + 1]))
+        out.append(entry)
+    return {"status": "loaded", "totals": out, "notes": notes}
+
+
+def area_summary(store: EvidenceStore, area_name: str,
+                 data_dir: Path | None = None) -> dict[str, Any]:
+    """Everything ``vru evidence summary`` shows, as plain data (JSON-ready)."""
+    definition = get_area(area_name, data_dir if data_dir is not None else store.data_dir)
+    area = resolve_area(store, definition)
+    datasets = store.dataset_files()
+    summary: dict[str, Any] = {"area": area.to_dict()}
+    con = store.connect()
+    try:
+        if "population" in datasets:
+            summary["population"] = _population(con, area)
+        else:
+            summary["population"] = {"status": "not loaded"}
+        crime: dict[str, Any] = {}
+        for dataset, info in CRIME_DATASETS.items():
+            entry: dict[str, Any] = {"title": info["title"], "grain": info["grain"]}
+            if dataset not in datasets:
+                entry["status"] = "not loaded"
+            else:
+                cols = _columns(con, dataset)
+                missing = [c for c in info["required"] if c not in cols]
+                if missing:
+                    entry["status"] = (f"loaded, but without the columns this summary needs "
+                                       f"({', '.join(missing)})")
+                elif dataset == "street_crime":
+                    entry.update(_street_crime(con, area))
+                else:
+                    entry.update(_crime_counts(con, area))
+            crime[dataset] = entry
+        summary["crime"] = crime
+    finally:
+        con.close()
+    return summary
