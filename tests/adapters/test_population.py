@@ -247,6 +247,22 @@ def test_codes_checked_against_loaded_geography(shared_data: Path) -> None:
     assert result.meta["area_codes_checked"] == {"lsoa": "against the loaded geography"}
 
 
+
+@pytest.mark.slow
+def test_wales_counts_as_a_region_when_codes_are_checked(shared_data: Path) -> None:
+    # ONS lists Wales (a country, W92000004) among the regions; the loaded geography here
+    # knows only London's region code, so the other English regions are reported.
+    ref = ReferenceData(area_codes={("region", None): frozenset({"E12000007"}),
+                                    ("country", None): frozenset({"W92000004"})})
+    result = Population().parse(population_dir(shared_data) / "census2021-ts007-rgn.csv", ref)
+    assert [p.value for p in result.problems] == [
+        f"E1200000{n}" for n in (1, 2, 3, 4, 5, 6, 8, 9)]
+    assert {p.message for p in result.problems} == {"is not a known region code"}
+    assert "--skip-invalid" in result.problems[0].action
+    assert set(result.tables["population"]["area_code"].to_pylist()) == {"E12000007",
+                                                                         "W92000004"}
+
+
 # -- hand-made bad files -----------------------------------------------------------------
 
 SAPE_BANDS = ("0-15", "16-29", "30-44", "45-64", "65+")

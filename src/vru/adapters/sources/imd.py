@@ -42,7 +42,7 @@ import pyarrow as pa
 from vru.adapters.sources.base import Parsed, ReferenceData
 from vru.adapters.sources.checks import Check, run_checks, with_source_row
 from vru.adapters.sources.csvfile import read_csv
-from vru.adapters.sources.population import peek_header, q, s
+from vru.adapters.sources.population import PARTIAL_GEOGRAPHY_ACTION, peek_header, q, s
 from vru.domain.problems import InputError, Problem
 
 EDITION = "IoD2019"
@@ -401,7 +401,7 @@ class Imd:
                 f"regexp_full_match(__code, '{pattern}') AND __code NOT IN "
                 "(SELECT code FROM known_codes)", code,
                 f"is not a known 2011 {layout.level.upper()} code",
-                "The indices use 2011 boundaries: check the code against the ONS 2011 list"))
+                "The indices use 2011 boundaries. " + PARTIAL_GEOGRAPHY_ACTION))
         n = layout.ranked
         ranks = {v.domain: v.column for v in layout.values if v.measure == "rank"}
         for v in layout.values:

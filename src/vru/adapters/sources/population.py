@@ -55,6 +55,12 @@ COUNT_PATTERN = "[0-9]+|[0-9]{1,3}(,[0-9]{3})+"
 
 NOMIS_SUFFIX = "; measures: Value"
 NOMIS_ID_COLUMNS = ("date", "geography", "geography code")
+# The loaded geography may cover less than the file (a London lookup against an England and
+# Wales table), so the action says how to get past an unknown code that is right.
+PARTIAL_GEOGRAPHY_ACTION = (
+    "Check the code against the ONS code list for these boundaries. If the file covers more "
+    "areas than the geography loaded (say England and Wales against a London lookup), load "
+    "the complete code list first, or import with --skip-invalid to keep only the loaded areas")
 RE_ACTION = ("The file may have been edited or damaged: download it again from the "
              "publisher (ONS or Nomis)")
 
@@ -609,8 +615,7 @@ class Population:
                 f"__level = '{lv}' AND __code NOT IN "
                 f"(SELECT code FROM known_codes WHERE level = '{lv}')",
                 code, f"is not a known {what} code",
-                "Check the code against the ONS code list for these boundaries; the file may "
-                "use other boundaries than those loaded"))
+                PARTIAL_GEOGRAPHY_ACTION))
         if known_rows:
             con.register("known_codes", pa.table({
                 "level": [r[0] for r in known_rows], "code": [r[1] for r in known_rows]}))

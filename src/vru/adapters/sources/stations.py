@@ -33,7 +33,13 @@ import pyarrow.compute as pc
 from vru.adapters.sources.base import Parsed, ReferenceData
 from vru.adapters.sources.checks import ENGLAND_WALES_BOUNDS, Check, run_checks, with_source_row
 from vru.adapters.sources.csvfile import read_csv
-from vru.adapters.sources.population import AREA_PATTERNS, peek_header, q, s
+from vru.adapters.sources.population import (
+    AREA_PATTERNS,
+    PARTIAL_GEOGRAPHY_ACTION,
+    peek_header,
+    q,
+    s,
+)
 from vru.domain.problems import InputError, Problem
 
 # The British National Grid's extent, generously (it covers Great Britain).
@@ -271,8 +277,7 @@ class Stations:
                 checks.append(Check(
                     f"regexp_full_match(trim(borough_code), '{pattern}') AND "
                     "trim(borough_code) NOT IN (SELECT code FROM known_lad)", "borough_code",
-                    "is not a known local authority code",
-                    "Check the code against the loaded geography"))
+                    "is not a known local authority code", PARTIAL_GEOGRAPHY_ACTION))
         return checks
 
     @staticmethod
