@@ -178,7 +178,7 @@ class Downloader:
             got = have
             with self._task(label, total, have) as advance, \
                     open(part, "ab" if resumed else "wb") as fh:
-                for chunk in response.iter_bytes(CHUNK):
+                for chunk in response.iter_bytes():  # as it arrives: a drop keeps it
                     fh.write(chunk)
                     got += len(chunk)
                     advance(len(chunk))

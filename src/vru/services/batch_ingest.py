@@ -10,6 +10,8 @@ all the imports are committed through one catalogue connection, one transaction 
 
 from __future__ import annotations
 
+import multiprocessing
+import multiprocessing.context
 import os
 from collections import deque
 from collections.abc import Callable, Sequence
@@ -18,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 
-from vru.adapters.sources import adapter_for
+from vru.adapters.sources import _REGISTRY, adapter_for
 from vru.adapters.sources.base import ReferenceData
 from vru.adapters.store.evidence_store import (
     EvidenceStore,
@@ -30,6 +32,8 @@ from vru.domain.problems import InputError, Problem
 from vru.services.ingest import MAX_LISTED_PROBLEMS, IngestResult, reference_data, sha256_of
 
 Mode = Literal["auto", "processes", "threads", "serial"]
+
+_ADAPTER_MODULES = {fmt: spec.split(":")[0] for fmt, spec in _REGISTRY.items()}
 
 # Below this many files, starting worker processes costs more than it saves.
 MIN_FILES_FOR_PROCESSES = 8
@@ -133,6 +137,19 @@ def _prepare_in_worker(store: EvidenceStore, fmt: str, path: Path, source: str |
                     skip_invalid).portable()
 
 
+def _mp_context(fmt: str) -> multiprocessing.context.BaseContext:
+    """Worker processes come from a fork server, not a fork of this process: this process
+    holds an open DuckDB catalogue connection and DuckDB's threads, which must not be
+    copied into a child. The server imports vru and the adapter once, so workers start
+    fast; it is started on first use and serves every later batch."""
+    if "forkserver" not in multiprocessing.get_all_start_methods():  # pragma: no cover
+        return multiprocessing.get_context("spawn")
+    ctx = multiprocessing.get_context("forkserver")
+    module = _ADAPTER_MODULES.get(fmt)
+    ctx.set_forkserver_preload([__name__, *([module] if module else [])])
+    return ctx
+
+
 def default_workers() -> int:
     return max(1, min(os.cpu_count() or 1, 8))
 
@@ -189,6 +206,7 @@ def ingest_files(
         executor: Executor
         if mode == "processes":
             executor = ProcessPoolExecutor(max_workers=min(workers, len(paths)),
+                                           mp_context=_mp_context(fmt),
                                            initializer=_init_worker, initargs=(ref,))
         else:
             executor = ThreadPoolExecutor(max_workers=min(workers, len(paths)))

@@ -29,6 +29,7 @@ from rich.progress import Progress
 from vru.adapters.fetch import Downloader, Expected, FetchError, extract_members, verify
 from vru.adapters.store.evidence_store import EvidenceStore
 from vru.domain.problems import InputError
+from vru.services.areas import get_area
 from vru.services.batch_ingest import BatchOutcome, ingest_files
 from vru.services.ingest import reference_data
 
@@ -177,14 +178,25 @@ class Catalogue:
         wanted = list(dataset_ids or [])
         unknown = [d for d in wanted if d not in self.datasets]
         if unknown:
-            raise KeyError(f"unknown dataset(s): {', '.join(unknown)}; the catalogue has: "
-                           f"{', '.join(d.id for d in self.ordered())}")
+            raise UnknownDatasetError(unknown, [d.id for d in self.ordered()])
         out: list[CatalogueFile] = []
         for ds in self.ordered():
             if wanted and ds.id not in wanted:
                 continue
             out.extend(ds.files_for(area, forces))
         return sorted(out, key=lambda f: (f.order, f.dataset, f.month or "", f.name))
+
+
+class UnknownDatasetError(KeyError):
+    """Dataset ids the catalogue does not have; the message lists the ones it has."""
+
+    def __init__(self, unknown: Sequence[str], known: Sequence[str]) -> None:
+        self.unknown, self.known = list(unknown), list(known)
+        super().__init__(", ".join(unknown))
+
+    def __str__(self) -> str:
+        return (f"unknown dataset(s): {', '.join(self.unknown)}; the catalogue has: "
+                f"{', '.join(self.known)} (see `vru data catalogue`)")
 
 
 def month_range(start: str, end: str) -> list[str]:
@@ -271,57 +283,11 @@ def load_catalogue(path: Path | None = None) -> Catalogue:
 
 # -- areas ---------------------------------------------------------------------------------
 
-def _area_tables(data: Mapping[str, Any]) -> dict[str, Mapping[str, Any]]:
-    """Area id -> its table, from ``[areas.<id>]``, ``[[areas]] id = ...`` or ``[<id>]``."""
-    areas = data.get("areas", data)
-    if isinstance(areas, list):
-        return {str(a["id"]): a for a in areas if isinstance(a, dict) and "id" in a}
-    return {k: v for k, v in areas.items() if isinstance(v, dict)}
-
-
-def _forces_of(table: Mapping[str, Any]) -> list[str]:
-    forces = table.get("forces", table.get("police_forces", []))
-    out: list[str] = []
-    for f in forces:
-        if isinstance(f, str):
-            out.append(f)
-        elif isinstance(f, dict):
-            out.append(str(f.get("id") or f.get("slug") or f.get("force")))
-    return out
-
-
-# Used only when vru/reference/areas.toml is not installed: the two reference areas.
-FALLBACK_AREAS: dict[str, list[str]] = {
-    "london": ["metropolitan", "city-of-london"],
-    "leicestershire": ["leicestershire"],
-}
-
-
-def known_areas(data_dir: Path | None = None) -> dict[str, list[str]]:
-    """Area id -> its police.uk force ids, from ``vru/reference/areas.toml`` and the user's
-    ``<data_dir>/areas.toml`` (which adds or overrides areas)."""
-    try:
-        text = resources.files("vru").joinpath("reference", "areas.toml").read_text("utf-8")
-    except (FileNotFoundError, ModuleNotFoundError):
-        text = ""
-    out: dict[str, list[str]] = {} if text else dict(FALLBACK_AREAS)
-    sources = [tomllib.loads(text)] if text else []
-    if data_dir is not None and (Path(data_dir) / "areas.toml").is_file():
-        sources.append(tomllib.loads((Path(data_dir) / "areas.toml").read_text("utf-8")))
-    for data in sources:
-        for area, table in _area_tables(data).items():
-            out[area] = _forces_of(table)
-    return out
-
-
 def area_forces(area: str, data_dir: Path | None = None) -> list[str]:
-    """The police.uk force ids of ``area``; ``KeyError`` listing the known areas otherwise."""
-    areas = known_areas(data_dir)
-    if area not in areas:
-        raise KeyError(f"unknown area {area!r}; known areas: {', '.join(sorted(areas)) or '-'}"
-                       " (areas are defined in vru/reference/areas.toml, or in "
-                       "<data dir>/areas.toml)")
-    return areas[area]
+    """The police.uk force ids of ``area`` (``vru/reference/areas.toml``, or the user's
+    ``<data_dir>/areas.toml``); ``UnknownAreaError`` (a ``KeyError``) listing the known
+    areas otherwise."""
+    return list(get_area(area, data_dir).police_forces)
 
 
 # -- fetching ------------------------------------------------------------------------------
@@ -605,6 +571,6 @@ def describe(catalogue: Catalogue, area: str | None = None,
 __all__ = [
     "ALREADY", "FAILED", "IMPORTED", "NOT_DOWNLOADABLE", "NOT_IN_MIRROR",
     "Catalogue", "CatalogueFile", "Dataset", "FetchReport", "FileResult", "Series",
-    "area_forces", "describe", "fetch", "known_areas", "load_catalogue", "month_range",
+    "UnknownDatasetError", "area_forces", "describe", "fetch", "load_catalogue", "month_range",
     "parse_catalogue",
 ]

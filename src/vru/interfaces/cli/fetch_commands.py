@@ -153,8 +153,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
             catalogue = load_catalogue()
             forces = area_forces(area, store.data_dir)
             catalogue.resolve(area, forces, datasets)  # unknown dataset: say so before work
-        except (KeyError, ValueError) as exc:
-            err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
+        except (KeyError, ValueError) as exc:  # unknown area or dataset, bad areas.toml
+            err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(2) from None
         if mirror is not None and not mirror.is_dir():
             err_console.print(f"[bold red]Error:[/] the mirror folder {escape(str(mirror))} "
@@ -198,8 +198,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         if area is not None:
             try:
                 forces = area_forces(area, open_store(data_dir).data_dir)
-            except KeyError as exc:
-                err_console.print(f"[bold red]Error:[/] {escape(str(exc.args[0]))}")
+            except (KeyError, ValueError) as exc:
+                err_console.print(f"[bold red]Error:[/] {escape(str(exc))}", highlight=False)
                 raise typer.Exit(2) from None
         rows = describe(catalogue, area, forces)
         if as_json:
