@@ -40,11 +40,8 @@ CRIME_DATASETS: dict[str, dict[str, Any]] = {
 
 MONTHLY_PERIOD = "[0-9]{4}-[0-9]{2}(-01)?( 00:00:00)?"
 
-POPULATION_CODE_COLUMNS = ("area_code", "code", "geography_code", "lsoa_code", "msoa_code",
-                           "lad_code")
-POPULATION_VALUE_COLUMNS = ("population", "count", "value", "persons")
-POPULATION_TOTAL_VALUES = ("all", "all ages", "all persons", "persons", "total", "all_ages",
-                           "total population", "all usual residents")
+POPULATION_COLUMNS = ("area_code", "area_level", "area_vintage", "year", "source", "sex",
+                      "characteristic", "count")
 
 
 def _columns(con: duckdb.DuckDBPyConnection, dataset: str) -> list[str]:
@@ -81,23 +78,33 @@ def _measure_sets(con: duckdb.DuckDBPyConnection, relation: str) -> dict[str, li
 
 def _window_counts(con: duckdb.DuckDBPyConnection, relation: str, value: str,
                    measures: dict[str, list[str]], latest: date) -> list[dict[str, Any]]:
+    """Counts per summary measure in the latest 12 months and the 12 before.
+
+    A window's months are those with any row of the dataset (any measure) in the area, so a
+    month in which a measure had no crimes still counts as covered.
+    """
     wins = _windows(latest)
+    months = {
+        label: int(con.execute(f"SELECT count(DISTINCT month) FROM {relation} "
+                               "WHERE month BETWEEN ? AND ?", [start, end]).fetchall()[0][0])
+        for label, (start, end) in wins.items()}
     rows = []
     for m, ids in measures.items():
         entry: dict[str, Any] = {"measure": m, "name": MEASURES[m].name,
                                  "includes": [i for i in ids if i != m]}
         for label, (start, end) in wins.items():
             got = con.execute(
-                f"SELECT coalesce(sum({value}), 0), count(DISTINCT month) FROM {relation} "
+                f"SELECT coalesce(sum({value}), 0) FROM {relation} "
                 "WHERE month BETWEEN ? AND ? AND list_contains(?, measure)",
                 [start, end, ids]).fetchall()[0]
             entry[label] = int(got[0])
-            entry[f"{label}_months"] = int(got[1])
+            entry[f"{label}_months"] = months[label]
         change = entry["latest"] - entry["previous"]
         entry["change"] = change
-        entry["change_pct"] = (round(100.0 * change / entry["previous"], 1)
-                               if entry["previous"] else None)
         entry["comparable"] = entry["latest_months"] == 12 and entry["previous_months"] == 12
+        # A percentage over a part-year, or from zero, would mislead: none is given.
+        entry["change_pct"] = (round(100.0 * change / entry["previous"], 1)
+                               if entry["previous"] and entry["comparable"] else None)
         rows.append(entry)
     return rows
 
@@ -111,19 +118,24 @@ def _street_crime(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[st
     lsoas = sorted(area.codes("lsoa"))
     con.register("area_lsoas", pa.table({"code": pa.array(lsoas, pa.string())}))
     cols = _columns(con, "street_crime")
-    con.execute("""CREATE OR REPLACE TEMP VIEW sc_area AS
-        SELECT CAST(date_trunc('month', CAST(month AS DATE)) AS DATE) AS month, measure
+    has_force = "force" in cols
+    con.register("area_forces", pa.table({"f": pa.array(list(area.definition.police_forces),
+                                                        pa.string())}))
+    force_sql = "force IN (SELECT f FROM area_forces)" if has_force else "FALSE"
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW sc_area AS
+        SELECT CAST(date_trunc('month', CAST(month AS DATE)) AS DATE) AS month, measure,
+               {force_sql} AS own_force
         FROM street_crime WHERE lsoa_code IN (SELECT code FROM area_lsoas)""")
-    rng = con.execute("SELECT min(month), max(month), count(*) FROM sc_area").fetchall()[0]
+    rng = con.execute("SELECT min(month), max(month), count(*), max(month) FILTER "
+                      "(WHERE own_force) FROM sc_area").fetchall()[0]
     result: dict[str, Any] = {"rows_in_area": int(rng[2])}
-    notes = ["Crimes are placed by their 2011 LSOA code; police.uk publishes no homicide or "
-             "separate violence against the person counts, only 'violence and sexual "
-             "offences'."]
-    if "force" in cols and area.definition.police_forces:
-        con.register("area_forces", pa.table({"f": list(area.definition.police_forces)}))
+    notes = ["Crimes are placed by the LSOA code police.uk gives them; police.uk publishes no "
+             "homicide or separate violence against the person counts, only 'violence and "
+             "sexual offences'."]
+    if has_force and area.definition.police_forces:
         unplaced = con.execute(
-            "SELECT count(*) FROM street_crime WHERE lsoa_code IS NULL AND force IN "
-            "(SELECT f FROM area_forces)").fetchall()[0][0]
+            f"SELECT count(*) FROM street_crime WHERE lsoa_code IS NULL AND {force_sql}"
+        ).fetchall()[0][0]
         if unplaced:
             notes.append(f"{int(unplaced):,} rows of the area's forces have no location, so "
                          "no LSOA; they are not counted in the area.")
@@ -133,7 +145,12 @@ def _street_crime(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[st
     if not rng[2]:
         result.update(status="no rows in the area", notes=notes)
         return result
-    latest = rng[1]
+    # The periods end with the latest month of the area's own forces: another force's few
+    # rows placed in the area must not move the window past the area's data.
+    latest = rng[3] or rng[1]
+    if rng[3] is not None and rng[3] < rng[1]:
+        notes.append(f"Rows from other forces reach {_ym(rng[1])}; the periods end with the "
+                     f"area's own forces' latest month, {_ym(rng[3])}.")
     con.execute("CREATE OR REPLACE TEMP VIEW sc_counts AS "
                 "SELECT month, measure, 1 AS n FROM sc_area")
     result.update(
@@ -164,9 +181,9 @@ def _crime_counts(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[st
                      "periods and are not in the 12-month comparison.")
     by_level = []
     for level in levels:
-        table = con.execute(
+        table = con.sql(
             "SELECT month, measure, n, area_code FROM cc_area WHERE geography_level = ? AND "
-            "monthly AND month IS NOT NULL", [level]).to_arrow_table()
+            "monthly AND month IS NOT NULL", params=[level]).to_arrow_table()
         con.register("cc_level", table)
         first, latest, n_areas = con.execute(
             "SELECT min(month), max(month), count(DISTINCT area_code) FROM cc_level"
@@ -184,45 +201,34 @@ def _crime_counts(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[st
 
 
 def _population(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[str, Any]:
-    cols = _columns(con, "population")
-    lower = {c.lower(): c for c in cols}
-    code = next((lower[c] for c in POPULATION_CODE_COLUMNS if c in lower), None)
-    value = next((lower[c] for c in POPULATION_VALUE_COLUMNS if c in lower), None)
-    if code is None or value is None:
-        return {"status": "loaded, but its columns are not recognised here", "columns": cols}
+    """All-persons totals per source, level, vintage and year (never summed across them)."""
+    cols = set(_columns(con, "population"))
+    missing = [c for c in POPULATION_COLUMNS if c not in cols]
+    if missing:
+        return {"status": "loaded, but without the columns this summary needs "
+                          f"({', '.join(missing)})"}
     codes = sorted(area.all_codes())
     con.register("pop_codes", pa.table({"code": pa.array(codes, pa.string())}))
-    where = [f'"{code}" IN (SELECT code FROM pop_codes)']
-    notes = []
-    totals = ", ".join("'" + v + "'" for v in POPULATION_TOTAL_VALUES)
-    for dim in ("sex", "group", "age", "age_group", "age_band"):
-        if dim not in lower:
-            continue
-        col = lower[dim]
-        has_total = con.execute(
-            f'SELECT count(*) FROM population WHERE lower(CAST("{col}" AS VARCHAR)) IN '
-            f"({totals})").fetchall()[0][0]
-        if has_total:
-            where.append(f'lower(CAST("{col}" AS VARCHAR)) IN ({totals})')
-        else:
-            notes.append(f"no all-{dim} rows: summed over {dim}")
-    level = lower.get("geography_level")
-    year = next((lower[c] for c in ("year", "period", "date") if c in lower), None)
-    keys = [k for k in (level, year) if k]
-    select_keys = ", ".join(f'CAST("{k}" AS VARCHAR) AS "{k}"' for k in keys)
-    group = f"GROUP BY {', '.join(str(i + 1) for i in range(len(keys)))}" if keys else ""
-    rows = con.execute(
-        f"SELECT {select_keys + ',' if keys else ''} sum(TRY_CAST(\"{value}\" AS DOUBLE)), "
-        f'count(DISTINCT "{code}") FROM population WHERE {" AND ".join(where)} {group} '
-        f"ORDER BY ALL").fetchall()
-    if not rows or (not keys and not rows[0][-1]):
-        return {"status": "no rows in the area", "notes": notes}
-    out = []
-    for r in rows:
-        entry = {k: r[i] for i, k in enumerate(keys)}
-        entry.update(population=int(r[len(keys)] or 0), areas=int(r[len(keys) + 1]))
-        out.append(entry)
-    return {"status": "loaded", "totals": out, "notes": notes}
+    rows = con.execute("""
+        SELECT source, area_level, area_vintage, year, sum("count"),
+               count(DISTINCT area_code)
+        FROM population
+        WHERE characteristic = 'total' AND sex = 'persons'
+          AND area_code IN (SELECT code FROM pop_codes)
+        GROUP BY ALL ORDER BY year DESC, area_level, source""").fetchall()
+    if not rows:
+        return {"status": "no rows in the area"}
+    totals = []
+    for source, level, vintage, year, people, n in rows:
+        expected = (len(area.definition.lads) if level == "lad" else
+                    len(area.codes(level, vintage)) if level in ("ward", "msoa", "lsoa")
+                    else None)
+        totals.append({"source": source, "area_level": level, "area_vintage": vintage,
+                       "year": year, "population": int(people or 0), "areas": int(n),
+                       "areas_in_area": expected})
+    return {"status": "loaded", "totals": totals,
+            "notes": ["All-persons totals; a level whose areas are fewer than the area's "
+                      "covers only part of it."]}
 
 
 def area_summary(store: EvidenceStore, area_name: str,

@@ -172,6 +172,11 @@ def detect_scheme(columns: Sequence[str], file: str,
         nm = sibling(prefix, yy, "NM", active)
         nmw = sibling(prefix, yy, "NMW", active)
         hcl = sibling(prefix, yy, "HCLNM", active)
+        if yy is not None and level in geo.CENSUS_LEVELS and sibling(prefix, None, "CD", False):
+            # MSOA21CD beside MSOACD: the names are MSOACD's (MSOANM, MSOAHCLNM).
+            nm = nm or sibling(prefix, None, "NM", False)
+            nmw = nmw or sibling(prefix, None, "NMW", False)
+            hcl = hcl or sibling(prefix, None, "HCLNM", False)
         if yy is None and not active and yeared and level in geo.CENSUS_LEVELS:
             out.append(CodeColumn(c, level, None, "NULL::VARCHAR", nm, nmw, hcl,
                                   alias_members=tuple(yeared)))

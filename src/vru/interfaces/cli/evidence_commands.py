@@ -52,11 +52,15 @@ def _print_summary(s: dict[str, Any]) -> None:
     console.print(geo)
     pop = s["population"]
     if pop["status"] == "loaded":
+        pt = Table(title="Population (all persons)")
+        for col in ("year", "source", "areas", "population"):
+            pt.add_column(col, justify="right" if col in ("areas", "population") else "left")
         for t in pop["totals"]:
-            keys = ", ".join(f"{k} {v}" for k, v in t.items() if k not in ("population",
-                                                                              "areas"))
-            console.print(f"Population{' (' + keys + ')' if keys else ''}: "
-                          f"{_fmt(t['population'])} in {t['areas']:,} areas", highlight=False)
+            level = f"{t['area_level']} {t['area_vintage'] or ''}".strip()
+            of = f" of {t['areas_in_area']:,}" if t["areas_in_area"] else ""
+            pt.add_row(str(t["year"]), t["source"], f"{t['areas']:,}{of} {level}",
+                       _fmt(t["population"]))
+        console.print(pt)
     else:
         console.print(f"Population: {pop['status']}", highlight=False)
     for dataset, c in s["crime"].items():
