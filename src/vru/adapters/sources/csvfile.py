@@ -221,6 +221,9 @@ def read_csv(
     data = _drop_trailing_blank_lines(data)
     _check_lines(name, data)
     first_line = data.split(b"\n", 1)[0].decode("utf-8").rstrip("\r")
+    if not first_line.strip():
+        raise _fail(name, "has a blank first line: the first line must be the header row "
+                    "(the column names)", "Delete the blank lines above the header", row=1)
     try:
         header_row = next(csv.reader([first_line], strict=True))
     except (csv.Error, StopIteration):
@@ -251,7 +254,7 @@ def read_csv(
                         "Check you chose the right format for this file")
                 for c in extra
             ])
-    if data.count(b"\n") == 0 or not data.split(b"\n", 1)[1].strip():
+    if not data.split(b"\n", 1)[1:] or not data.split(b"\n", 1)[1].strip(b"\r\n"):
         raise _fail(name, "has a header but no data rows",
                     "Check the download finished; re-download the file")
     table = _parse(name, data, columns)
