@@ -113,14 +113,29 @@ def test_leicestershire_from_the_england_wide_lookups(england: EvidenceStore) ->
 
 
 @pytest.mark.slow
-def test_london_from_the_england_wide_lookups(england: EvidenceStore, shared_data: Path,
-                                              tmp_path: Path) -> None:
+def test_london_from_the_england_wide_lookups(england: EvidenceStore) -> None:
     r = resolve_area(england, "london")
     assert r.unknown_lads == []
     assert len(r.lsoas["2011"]) == 4_835
     assert len(r.msoas["2011"]) == 983
     assert len(r.lsoas["2021"]) == 4_811  # best fit reaches 4,811 of the 4,994
     assert r.codes("lsoa") == set(r.lsoas["2011"]) | set(r.lsoas["2021"])
+    # 637 of the 657 2018 wards: most City wards have no LSOA best-fitted to them. Said so.
+    assert len(r.wards["2018"]) == 637
+    assert any(n.startswith("The 2018 wards were found through") for n in r.notes)
+
+
+@pytest.mark.slow
+def test_boundaries_complete_the_code_lists(shared_data: Path, tmp_path: Path) -> None:
+    store = EvidenceStore(tmp_path / "data")
+    for name in ENGLAND_WIDE[:1] + ENGLAND_WIDE[3:]:
+        ingest_file(store, "lookup", shared_data / "geo" / "lookups" / name)
+    for name in ("London-wards-2018_ESRI.zip", "london_lsoa_2021_wgs84.geojson"):
+        ingest_file(store, "boundaries", shared_data / "geo" / "boundaries" / name)
+    r = resolve_area(store, "london")
+    assert len(r.wards["2018"]) == 657
+    assert len(r.lsoas["2021"]) == 4_994
+    assert not any("best-fit" in n for n in r.notes)
 
 
 @pytest.mark.slow

@@ -241,23 +241,32 @@ def resolve_area(store: EvidenceStore, area: AreaDefinition | str,
                     f"The LADs linked to region {definition.region} differ from the "
                     "definition: see region_check.")
     lsoa21 = resolved.lsoas.get("2021", [])
-    if lsoa21 and _best_fit_reach(store, lsoa21) == len(lsoa21):
+    if lsoa21 and _best_fit_reach(store, lsoa21, "lsoa", "2021") == len(lsoa21):
         resolved.notes.append(
             "The 2021 LSOAs were found through a best-fit lookup from 2011 LSOAs, so 2021 "
             "LSOAs that are the smaller part of a split may be missing; load a full list of "
             "2021 LSOAs (a 2021 LSOA lookup or boundaries) to complete them.")
+    for vintage, wards in resolved.wards.items():
+        if wards and _best_fit_reach(store, wards, "ward", vintage) == len(wards):
+            resolved.notes.append(
+                f"The {vintage} wards were found through LSOA/MSOA -> ward best-fit lookups, "
+                "so wards no small area best-fits to (small wards, such as most of the City "
+                f"of London's) are missing; load a full {vintage} ward list (ward boundaries "
+                "or a ward lookup) to complete them.")
     return resolved
 
 
-def _best_fit_reach(store: EvidenceStore, codes: list[str]) -> int:
-    """How many of ``codes`` are targets of a 2011 -> 2021 best-fit link."""
+def _best_fit_reach(store: EvidenceStore, codes: list[str], level: str,
+                    vintage: str) -> int:
+    """How many of ``codes`` (of ``level`` and ``vintage``) are reached by a best-fit link
+    from a smaller area: a list made only of those may be incomplete."""
     con = store.connect()
     try:
         con.register("wanted", pa.table({"code": codes}))
         rows = con.execute("""
             SELECT count(DISTINCT parent_code) FROM area_links
-            WHERE relation = 'best_fit' AND parent_level = 'lsoa' AND parent_vintage = '2021'
-              AND parent_code IN (SELECT code FROM wanted)""").fetchall()
+            WHERE relation = 'best_fit' AND parent_level = ? AND parent_vintage = ?
+              AND parent_code IN (SELECT code FROM wanted)""", [level, vintage]).fetchall()
     finally:
         con.close()
     return int(rows[0][0])
