@@ -178,6 +178,25 @@ def test_crash_at_each_point_changes_nothing(
     assert after["imports"][0] == before["imports"][0]
 
 
+@pytest.mark.parametrize("point", ["staged", "moved", "inserted"])
+def test_crash_during_the_very_first_import_leaves_no_orphan(
+        point: str, shared_data: Path, tmp_path: Path) -> None:
+    """The same for a store's first import, when a crash can come before the catalogue
+    exists: the store is still empty, and the next write removes what the crash left."""
+    data_dir = tmp_path / "data"
+    crashed = subprocess.run(
+        [sys.executable, "-c", CRASH_SCRIPT, str(data_dir), "police-uk-street",
+         str(shared_data / SECOND), point, "strict"], capture_output=True, text=True,
+        timeout=300)
+    assert crashed.returncode == 137, crashed.stderr
+    empty = logical_state(data_dir)
+    assert empty["datasets"] == [] and empty["totals"]["imports"] == 0
+    result = ingest_file(EvidenceStore(data_dir), "police-uk-street", shared_data / FIRST)
+    assert (result.status, result.rows_stored) == ("imported", 651)
+    assert orphans(data_dir) == []
+    assert logical_state(data_dir)["totals"]["rows_stored"] == 651
+
+
 def test_a_failed_import_removes_its_files(
         one_import: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """An exception while recording (not a crash) rolls back and removes the moved files."""
