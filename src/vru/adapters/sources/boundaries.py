@@ -20,7 +20,9 @@ How a layer is read:
   (``London-wards-2018`` -> ``'2018'``) or, for the GLA's statistical GIS boundary files
   (``London_Borough_Excluding_MHW``, ``London_Ward_CityMerged``, built from OS Boundary-Line
   Oct 2013 for the 2011 Census), ``'2011'``: their wards are the 2002-2014 ward set that ONS
-  calls ``WD11``. ``LB_GSS_CD`` / ``LAGSSCODE`` give each ward's LAD.
+  calls ``WD11``. ``LB_GSS_CD`` / ``LAGSSCODE`` give each ward's LAD. (In the 2018
+  ``London_Ward_CityMerged`` layer the GLA gave the merged City feature the code of one City
+  ward, Castle Baynard E05009297; ``vru.adapters.store.geo`` therefore never mixes layers.)
 - **No code field, one feature** (an outline such as ``greater_london_boundary_oobrien``):
   stored at level ``outline`` with the file's name as its code.
 
