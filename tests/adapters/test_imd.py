@@ -173,10 +173,10 @@ def test_msoa_scores_are_marked_derived(parsed: dict[str, Parsed], shared_data: 
 @pytest.mark.slow
 def test_codes_checked_against_loaded_geography(shared_data: Path,
                                                 london_lsoas: set[str]) -> None:
-    ref = ReferenceData(area_codes={("lsoa", "2011"): frozenset(london_lsoas)})
+    ref = ReferenceData.complete_lists({("lsoa", "2011"): frozenset(london_lsoas)})
     result = Imd().parse(deprivation_dir(shared_data) / GLA, ref)
     assert result.problems == []
-    ref = ReferenceData(area_codes={("lsoa", "2011"): frozenset(london_lsoas - {"E01000002"})})
+    ref = ReferenceData.complete_lists({("lsoa", "2011"): frozenset(london_lsoas - {"E01000002"})})
     result = Imd().parse(deprivation_dir(shared_data) / GLA, ref)
     assert [(p.file, p.row, p.column, p.message) for p in result.problems] == [
         (f"{GLA}, sheet 'IMD 2019'", 3, "geography code", "is not a known 2011 LSOA code")]

@@ -238,7 +238,7 @@ def test_qs201ew_london_total(parsed: dict[str, Parsed]) -> None:
 @pytest.mark.slow
 def test_codes_checked_against_loaded_geography(shared_data: Path) -> None:
     london = london_lsoa11(shared_data)
-    ref = ReferenceData(area_codes={("lsoa", "2011"): frozenset(london - {"E01000001"})})
+    ref = ReferenceData.complete_lists({("lsoa", "2011"): frozenset(london - {"E01000001"})})
     result = Population().parse(
         population_dir(shared_data) / "london_lsoa11_mid2019_population_broad_age.csv", ref)
     assert [(p.row, p.column, p.value, p.message) for p in result.problems] == [
@@ -252,7 +252,7 @@ def test_codes_checked_against_loaded_geography(shared_data: Path) -> None:
 def test_wales_counts_as_a_region_when_codes_are_checked(shared_data: Path) -> None:
     # ONS lists Wales (a country, W92000004) among the regions; the loaded geography here
     # knows only London's region code, so the other English regions are reported.
-    ref = ReferenceData(area_codes={("region", None): frozenset({"E12000007"}),
+    ref = ReferenceData.complete_lists({("region", None): frozenset({"E12000007"}),
                                     ("country", None): frozenset({"W92000004"})})
     result = Population().parse(population_dir(shared_data) / "census2021-ts007-rgn.csv", ref)
     assert [p.value for p in result.problems] == [

@@ -228,7 +228,7 @@ def test_borough_codes_checked(tmp_path: Path) -> None:
         ["9100BBBB", "", *base, "Hillingdon", "E0900001X", -0.490589, 51.470051],
         ["9100CCCC", "", *base, "Hillingdon", "E09000099", -0.490589, 51.470051],
     ])
-    ref = ReferenceData(area_codes={("lad", None): frozenset({"E09000017"})})
+    ref = ReferenceData.complete_lists({("lad", None): frozenset({"E09000017"})})
     result = Stations().parse(path, ref)
     assert [(p.row, p.column, p.message) for p in result.problems] == [
         (3, "borough_code", "is not a local authority district code (E06, E07, E08, E09 or "

@@ -20,7 +20,7 @@ REQUIRED_IDS = {
 
 
 def test_required_measure_ids_exist_with_definitions() -> None:
-    assert REQUIRED_IDS <= set(MEASURES)
+    assert set(MEASURES) >= REQUIRED_IDS
     for m in MEASURES.values():
         assert len(m.definition) > 20, m.id
         assert m.parent is None or m.parent in MEASURES, m.id

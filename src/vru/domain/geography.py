@@ -134,6 +134,36 @@ NESTS: frozenset[tuple[str, str]] = frozenset(
     | {("region", "country")}
 )
 
+# How many areas ONS publishes for each statistical geography in England and Wales (ONS
+# Open Geography Portal: "LSOA (2011) EW" 34,753; "LSOA (2021) EW" 35,672; "MSOA (2011) EW"
+# 7,201; "MSOA (2021) EW" 7,264). A loaded code list with at least this many codes is the
+# complete national list, so a code missing from it is truly unknown; a shorter list (a
+# London extract, or the 2021 LSOAs that happen to be some 2011 LSOA's best fit) is not, and
+# codes are then checked by pattern only.
+PUBLISHED_COUNTS_EW: dict[tuple[str, str], int] = {
+    ("lsoa", "2011"): 34_753,
+    ("lsoa", "2021"): 35_672,
+    ("msoa", "2011"): 7_201,
+    ("msoa", "2021"): 7_264,
+}
+
+
+def complete_code_lists(counts: dict[tuple[str, str | None], int]) -> frozenset[
+        tuple[str, str | None]]:
+    """Which loaded (level, vintage) code lists are complete for England and Wales.
+
+    LSOA and MSOA lists are complete when they hold ONS's published number of areas. Local
+    authority lists are complete when the complete 2011 LSOA list is loaded, because every
+    national LSOA lookup names the LAD of every LSOA (every LAD contains LSOAs).
+    """
+    complete: set[tuple[str, str | None]] = {
+        key for key, n in PUBLISHED_COUNTS_EW.items() if counts.get(key, 0) >= n
+    }
+    if ("lsoa", "2011") in complete:
+        complete |= {key for key in counts if key[0] == "lad"}
+    return frozenset(complete)
+
+
 EPSG_BNG = 27700
 """British National Grid: boundaries are stored and measured in it (metres)."""
 EPSG_WGS84 = 4326

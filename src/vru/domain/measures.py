@@ -283,6 +283,9 @@ class UnknownCategoryError(KeyError):
             f"categories with no mapping in scheme {scheme!r}: {', '.join(self.categories)}"
         )
 
+    def __str__(self) -> str:  # KeyError would quote the message
+        return str(self.args[0])
+
 
 def map_categories(scheme: str, categories: Iterable[str]) -> dict[str, str]:
     """Map each raw category (already joined as ``category_key`` does) to its measure id.

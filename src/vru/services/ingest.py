@@ -10,6 +10,7 @@ from typing import Any
 from vru.adapters.sources import adapter_for
 from vru.adapters.sources.base import ReferenceData
 from vru.adapters.store.evidence_store import EvidenceStore, ImportRecord
+from vru.domain.geography import complete_code_lists
 from vru.domain.problems import InputError, Problem
 
 MAX_LISTED_PROBLEMS = 20
@@ -54,6 +55,7 @@ def reference_data(store: EvidenceStore) -> ReferenceData:
             names[(level, " ".join(str(name).split()).casefold())] = code
     return ReferenceData(
         area_codes={k: frozenset(v) for k, v in codes.items()},
+        complete=complete_code_lists({k: len(v) for k, v in codes.items()}),
         area_names=names,
     )
 
@@ -81,6 +83,12 @@ def ingest_file(
                                   "Check the path")])
     digest = sha256_of(path)
     previous = store.find_sha256(digest)
+    if previous is not None and previous["format"] != fmt:
+        raise InputError([Problem(
+            path.name, None, None, None,
+            f"is already in the store as format {previous['format']!r} "
+            f"(import {previous['import_id']}, file {previous['file_name']!r}), not {fmt!r}",
+            "Check you chose the right format; nothing was changed")])
     if previous is not None:
         return IngestResult(path.name, fmt, "already imported", previous["import_id"])
     parsed = adapter.parse(path, ref if ref is not None else reference_data(store))

@@ -16,6 +16,7 @@ from vru.domain.problems import Problem
 class ReferenceData:
     """What the store already knows, for checking codes in a new file.
 
+    ``complete`` names the lists that are complete for England and Wales (see ``knows``).
     ``area_codes`` maps an area level and vintage (``("lsoa", "2011")``, ``("ward", "2022")``,
     ``("lad", None)`` for any vintage) to the set of known codes. An empty mapping means no
     geography is loaded yet: adapters then check code *patterns* only and say so in ``meta``.
@@ -24,11 +25,22 @@ class ReferenceData:
     """
 
     area_codes: Mapping[tuple[str, str | None], frozenset[str]] = field(default_factory=dict)
+    complete: frozenset[tuple[str, str | None]] = frozenset()
     area_names: Mapping[tuple[str, str], str] = field(default_factory=dict)
     code_successors: Mapping[str, str] = field(default_factory=dict)
 
+    @classmethod
+    def complete_lists(
+        cls, area_codes: Mapping[tuple[str, str | None], frozenset[str]]
+    ) -> ReferenceData:
+        """Reference data whose every list is taken as complete (a whole country's codes)."""
+        return cls(area_codes=area_codes, complete=frozenset(area_codes))
+
     def knows(self, level: str, vintage: str | None = None) -> bool:
-        return (level, vintage) in self.area_codes
+        """True when the loaded list of codes for this level and vintage is complete for
+        England and Wales, so a code not in it is an error. Partial lists (a London extract)
+        are in ``area_codes`` for labelling, but a code missing from them is not an error."""
+        return (level, vintage) in self.complete
 
     def codes(self, level: str, vintage: str | None = None) -> frozenset[str]:
         return self.area_codes.get((level, vintage), frozenset())

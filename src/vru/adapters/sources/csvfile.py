@@ -312,3 +312,21 @@ def _parse(name: str, data: bytes, columns: list[str]) -> pa.Table:
     if not bad:
         raise _fail(name, "cannot be parsed as CSV", "Re-download the file")
     raise InputError(bad[:MAX_PROBLEMS], total=len(bad))
+
+
+def peek_header(path: Path) -> list[str]:
+    """The header row's column names, read cheaply so an adapter can choose a layout before
+    the strict read. A file that is not plain UTF-8 CSV (UTF-16, binary, empty) gets the same
+    located, explained ``InputError`` as ``read_csv`` gives."""
+    with open(path, "rb") as fh:
+        first = fh.read(1 << 16).split(b"\n", 1)[0]
+    try:
+        if b"\x00" in first:
+            raise ValueError("NUL byte")
+        text = first.decode("utf-8-sig").strip("\r")
+        if not text.strip():
+            return []
+        return [c.strip() for c in next(csv.reader([text]))]
+    except (ValueError, csv.Error, StopIteration):
+        read_csv(path, [], allow_extra=True)  # raises the explained error for this file
+        return []

@@ -41,8 +41,8 @@ import pyarrow as pa
 
 from vru.adapters.sources.base import Parsed, ReferenceData
 from vru.adapters.sources.checks import Check, run_checks, with_source_row
-from vru.adapters.sources.csvfile import read_csv
-from vru.adapters.sources.population import PARTIAL_GEOGRAPHY_ACTION, peek_header, q, s
+from vru.adapters.sources.csvfile import peek_header, read_csv
+from vru.adapters.sources.population import PARTIAL_GEOGRAPHY_ACTION, q, s
 from vru.domain.problems import InputError, Problem
 
 EDITION = "IoD2019"

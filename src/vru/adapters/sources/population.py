@@ -25,7 +25,6 @@ add bands up. Publisher: ONS (OGL v3).
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +36,7 @@ import pyarrow as pa
 
 from vru.adapters.sources.base import Parsed, ReferenceData
 from vru.adapters.sources.checks import Check, run_checks, with_source_row
-from vru.adapters.sources.csvfile import read_csv
+from vru.adapters.sources.csvfile import peek_header, read_csv
 from vru.domain.problems import InputError, Problem
 
 # Area code patterns by level, and how to name them to a user.
@@ -454,16 +453,6 @@ KNOWN_LAYOUTS = (
     "(date, geography, geography code, ...); Census 2021 single year by MSOA "
     "(msoa21nm, msoa21cd, Total, Aged under 1 year, ...)"
 )
-
-
-def peek_header(path: Path) -> list[str]:
-    """The header row's column names, read cheaply to choose a layout before a strict read."""
-    with open(path, "rb") as fh:
-        first = fh.readline()
-    text = first.decode("utf-8-sig", errors="replace").strip("\r\n")
-    if not text.strip():
-        return []
-    return [c.strip() for c in next(csv.reader([text]))]
 
 
 def detect_layout(path: Path) -> Layout:

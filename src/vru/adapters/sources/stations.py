@@ -32,11 +32,10 @@ import pyarrow.compute as pc
 
 from vru.adapters.sources.base import Parsed, ReferenceData
 from vru.adapters.sources.checks import ENGLAND_WALES_BOUNDS, Check, run_checks, with_source_row
-from vru.adapters.sources.csvfile import read_csv
+from vru.adapters.sources.csvfile import peek_header, read_csv
 from vru.adapters.sources.population import (
     AREA_PATTERNS,
     PARTIAL_GEOGRAPHY_ACTION,
-    peek_header,
     q,
     s,
 )

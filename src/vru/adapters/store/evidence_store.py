@@ -118,12 +118,13 @@ class EvidenceStore:
             return None
         with self._catalogue(write=False) as con:
             row = con.execute(
-                "SELECT import_id, file_name, imported_at FROM imports WHERE sha256 = ?",
+                "SELECT import_id, file_name, imported_at, format FROM imports WHERE sha256 = ?",
                 [sha256],
             ).fetchone()
         if row is None:
             return None
-        return {"import_id": row[0], "file_name": row[1], "imported_at": row[2]}
+        return {"import_id": row[0], "file_name": row[1], "imported_at": row[2],
+                "format": row[3]}
 
     def imports(self) -> list[dict[str, Any]]:
         if not self.exists():
@@ -181,7 +182,7 @@ class EvidenceStore:
             return None
         con = self.connect()
         try:
-            return con.execute(f'SELECT * FROM "{dataset}"').to_arrow_table()
+            return con.sql(f'SELECT * FROM "{dataset}"').to_arrow_table()
         finally:
             con.close()
 
@@ -195,7 +196,8 @@ class EvidenceStore:
             for p in self.staging_dir.iterdir():
                 removed.append(p)
                 shutil.rmtree(p) if p.is_dir() else p.unlink()
-        if self.tables_dir.exists() and self.exists():
+        if self.tables_dir.exists():
+            # With no catalogue yet (a crash during the very first import), nothing is listed.
             listed = {p for ps in self.dataset_files().values() for p in ps}
             for p in self.tables_dir.glob("*/*.parquet"):
                 if str(p) not in listed:
@@ -350,7 +352,8 @@ class ImportBatch:
             [sha256]).fetchone()
         if row is None:
             return None
-        return {"import_id": row[0], "file_name": row[1], "imported_at": row[2]}
+        return {"import_id": row[0], "file_name": row[1], "imported_at": row[2],
+                "format": row[3]}
 
     def commit_staged(self, staged: StagedImport, rejected: Sequence[Problem] = ()) -> str:
         """Move a staged import into place and record it, in its own transaction. On any
