@@ -91,6 +91,16 @@ def test_already_imported_and_duplicates_within_a_batch_change_nothing(
     assert not list(store.staging_dir.iterdir())
 
 
+def test_a_file_stored_under_another_format_is_refused(shared_data: Path, tmp_path: Path,
+                                                       store: EvidenceStore) -> None:
+    files = copies(shared_data, tmp_path)
+    ingest_file(store, "police-uk-street", files[0], ref=ReferenceData())
+    [outcome] = ingest_files(store, "police-uk-stop-search", files[:1], ref=ReferenceData())
+    assert isinstance(outcome.error, InputError)
+    assert "already in the store as format 'police-uk-street'" in str(outcome.error)
+    assert len(store.imports()) == 1
+
+
 def test_unknown_format_touches_nothing(tmp_path: Path, store: EvidenceStore) -> None:
     with pytest.raises(KeyError, match="unknown format"):
         ingest_files(store, "no-such-format", [tmp_path / "x.csv"])
@@ -111,6 +121,10 @@ def test_import_batch_commits_each_import_in_its_own_transaction(store: Evidence
             batch.commit_staged(staged)  # same sha256: refused, and only this import
         b = batch.commit_import(record("b" * 64), {"things": pa.table({"x": [3]})})
         assert batch.known_sha256() == {"a" * 64: a, "b" * 64: b}
+        assert batch.known_imports()["b" * 64] == (b, "test")
+        found = batch.find_sha256("a" * 64)
+        assert found is not None and (found["import_id"], found["format"]) == (a, "test")
+        assert batch.find_sha256("c" * 64) is None
     assert store.connect().execute("SELECT sum(x) FROM things").fetchall() == [(4,)]
     assert not list(store.staging_dir.iterdir())
     assert sorted(p.stem for p in store.tables_dir.rglob("*.parquet")) == sorted([a, b])

@@ -60,18 +60,20 @@ def file_sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def verify(path: Path, expected: Expected, what: str) -> str:
-    """The file's sha256, after checking it against ``expected``; ``FetchError`` otherwise."""
+def verify(path: Path, expected: Expected, what: str) -> None:
+    """Check the file against ``expected`` (size, then sha256; each only when known);
+    ``FetchError`` saying what differs otherwise."""
     size = path.stat().st_size
     if expected.size is not None and size != expected.size:
         raise FetchError(f"{what}: {size:,} bytes, but the catalogue says {expected.size:,}; "
                          "the file is truncated or corrupted, or the publisher has changed it")
+    if expected.sha256 is None:
+        return
     digest = file_sha256(path)
-    if expected.sha256 is not None and digest != expected.sha256.lower():
+    if digest != expected.sha256.lower():
         raise FetchError(f"{what}: sha256 is {digest}, but the catalogue says "
                          f"{expected.sha256}; the file is corrupted or the publisher has "
                          "changed it, so it was refused")
-    return digest
 
 
 class Downloader:

@@ -188,7 +188,7 @@ def ingest_files(
                 else "threads" if workers > 1 else "serial")
     outcomes: list[BatchOutcome] = []
     with store.import_batch() as batch:
-        known = batch.known_sha256()
+        known = batch.known_imports()
         frozen = frozenset(known)
         committed: dict[str, str] = {}
 
@@ -227,13 +227,19 @@ def ingest_files(
     return outcomes
 
 
-def _commit(batch: ImportBatch, fmt: str, prep: _Prepared, known: dict[str, str],
+def _commit(batch: ImportBatch, fmt: str, prep: _Prepared, known: dict[str, tuple[str, str]],
             committed: dict[str, str]) -> BatchOutcome:
     failure = prep.failure()
     if failure is not None:
         return BatchOutcome(prep.path, error=failure)
     assert prep.digest is not None
-    previous = known.get(prep.digest) or committed.get(prep.digest)
+    if prep.digest in known and known[prep.digest][1] != fmt:
+        import_id, other = known[prep.digest]
+        return BatchOutcome(prep.path, error=InputError([Problem(
+            prep.path.name, None, None, None,
+            f"is already in the store as format {other!r} (import {import_id}), not {fmt!r}",
+            "Check you chose the right format; nothing was changed")]))
+    previous = known[prep.digest][0] if prep.digest in known else committed.get(prep.digest)
     if previous is not None:  # imported before, or earlier in this batch
         if prep.staged is not None:
             batch.store.discard_staged(prep.staged)

@@ -373,6 +373,8 @@ def fetch(
     try:
         # Files are imported dataset by dataset in catalogue order.
         for group in _groups(files):
+            if progress is not None and task is not None:
+                progress.update(task, description=f"import {group[0].dataset}")
             ready: list[tuple[CatalogueFile, Path, str]] = []
             for f in group:
                 if f.sha256 and f.sha256 in already:

@@ -346,9 +346,14 @@ class ImportBatch:
         """Every catalogued file's sha256, mapped to its import id."""
         return dict(self._con.execute("SELECT sha256, import_id FROM imports").fetchall())
 
+    def known_imports(self) -> dict[str, tuple[str, str]]:
+        """Every catalogued file's sha256, mapped to its import id and format."""
+        rows = self._con.execute("SELECT sha256, import_id, format FROM imports").fetchall()
+        return {sha: (import_id, fmt) for sha, import_id, fmt in rows}
+
     def find_sha256(self, sha256: str) -> dict[str, Any] | None:
         row = self._con.execute(
-            "SELECT import_id, file_name, imported_at FROM imports WHERE sha256 = ?",
+            "SELECT import_id, file_name, imported_at, format FROM imports WHERE sha256 = ?",
             [sha256]).fetchone()
         if row is None:
             return None
