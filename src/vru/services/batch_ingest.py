@@ -4,7 +4,7 @@
 a file is refused whole if any row is invalid (unless ``skip_invalid``), a file already
 imported (same sha256) changes nothing, and every file is its own atomic import. It is
 faster because the work that does not need to be serial is not: files are hashed, parsed,
-checked and written to Parquet staging in parallel workers (processes, or threads), and
+checked and written to Parquet staging in parallel worker threads (or processes), and
 all the imports are committed through one catalogue connection, one transaction each.
 """
 
@@ -35,8 +35,10 @@ Mode = Literal["auto", "processes", "threads", "serial"]
 
 _ADAPTER_MODULES = {fmt: spec.split(":")[0] for fmt, spec in _REGISTRY.items()}
 
-# Below this many files, starting worker processes costs more than it saves.
-MIN_FILES_FOR_PROCESSES = 8
+# ``auto`` means threads: the parsing runs in DuckDB and Arrow, which release the GIL, so
+# threads measured as fast as processes (bench/ingest_benchmark.py) without the start-up
+# cost, and without requiring callers' scripts to guard ``if __name__ == "__main__"`` (which
+# worker processes started by a fork server or by spawning need).
 
 
 @dataclass
@@ -172,7 +174,10 @@ def ingest_files(
     stop the others. ``ref`` is the reference data to check codes against (computed from
     the store when not given). ``sources`` records where each file came from (a URL or
     mirror path; the resolved path when None). ``on_done`` is called as each file's
-    outcome is known, in order.
+    outcome is known, in order. ``mode``: ``auto`` (threads when there are several files
+    and workers), ``threads``, ``serial``, or ``processes`` (worker processes from a fork
+    server; the calling script must guard its entry point with
+    ``if __name__ == "__main__":``).
     """
     adapter_for(fmt)  # unknown format: KeyError before anything is touched
     paths = [Path(p) for p in paths]
@@ -184,8 +189,7 @@ def ingest_files(
     ref = ref if ref is not None else reference_data(store)
     workers = workers or default_workers()
     if mode == "auto":
-        mode = ("processes" if workers > 1 and len(paths) >= MIN_FILES_FOR_PROCESSES
-                else "threads" if workers > 1 else "serial")
+        mode = "threads" if workers > 1 and len(paths) > 1 else "serial"
     outcomes: list[BatchOutcome] = []
     with store.import_batch() as batch:
         known = batch.known_imports()
