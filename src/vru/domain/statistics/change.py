@@ -66,24 +66,72 @@ def exact_rate_ratio(
 
     (Breslow & Day 1987, s.2.4; Przyborowski & Wilenski 1940). RR_U is infinite when c2 = 0
     and RR_L is 0 when c1 = 0. With no events at all (n = 0) the ratio and its limits are NaN
-    and the p-value is 1: no evidence of change.
+    and the p-value is 1: no evidence of change. One place of ``exact_rate_ratios``.
     """
     check_confidence(confidence)
     if c1 < 0 or c2 < 0 or int(c1) != c1 or int(c2) != c2:
         raise ValueError(f"counts must be non-negative whole numbers, got {c1!r} and {c2!r}")
     if not (t1 > 0 and t2 > 0):
         raise ValueError(f"exposures must be positive, got {t1!r} and {t2!r}")
-    n = int(c1) + int(c2)
-    if n == 0:
-        return float("nan"), float("nan"), float("nan"), 1.0
-    res = stats.binomtest(int(c1), n, t1 / (t1 + t2), alternative="two-sided")
-    ci = res.proportion_ci(confidence_level=confidence, method="exact")
-    scale = t2 / t1
-    with np.errstate(divide="ignore"):
-        rr = float(np.divide(c1, c2)) * scale if c2 > 0 else float("inf")
-        low = _odds(ci.low) * scale
-        high = _odds(ci.high) * scale
-    return rr, low, high, float(res.pvalue)
+    rr, low, high, p = exact_rate_ratios(
+        np.array([c1], dtype=np.float64), np.array([c2], dtype=np.float64),
+        np.array([t1], dtype=np.float64), np.array([t2], dtype=np.float64), confidence,
+    )
+    return float(rr[0]), float(low[0]), float(high[0]), float(p[0])
+
+
+def exact_rate_ratios(
+    c1: FloatArray,
+    c2: FloatArray,
+    t1: FloatArray,
+    t2: FloatArray,
+    confidence: float = 0.95,
+) -> tuple[FloatArray, FloatArray, FloatArray, FloatArray]:
+    """``exact_rate_ratio`` for arrays of whole counts and positive exposures, vectorised.
+
+    The Clopper-Pearson limits are the beta quantiles they are defined by (Clopper & Pearson
+    1934): pi_L = Beta(a/2; k, n - k + 1) (0 when k = 0) and pi_U = Beta(1 - a/2; k + 1,
+    n - k) (1 when k = n), with a = 1 - confidence, the roots ``scipy.stats.binomtest``'s
+    ``proportion_ci(method="exact")`` finds numerically. Where p0 = 1/2 (equal exposures)
+    the binomial is symmetric, so the outcomes no more likely than k are those at least as
+    far from n/2, and the two-sided p-value is min(1, 2 P(X <= min(k, n - k))), 1 when
+    k = n/2: binomtest's value without a root search. Other p0 use binomtest itself.
+    Validation is the caller's: counts whole and non-negative, exposures positive.
+    """
+    check_confidence(confidence)
+    c1, c2, t1, t2 = (np.asarray(a, dtype=np.float64) for a in (c1, c2, t1, t2))
+    n = c1 + c2
+    alpha = 1.0 - confidence
+    some = n > 0
+    safe_n = np.where(some, n, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pi_low = np.where(
+            c1 > 0, stats.beta.ppf(alpha / 2.0, np.maximum(c1, 1.0), safe_n - c1 + 1.0), 0.0
+        )
+        pi_high = np.where(
+            c1 < n, stats.beta.ppf(1.0 - alpha / 2.0, c1 + 1.0, np.maximum(safe_n - c1, 1.0)),
+            1.0,
+        )
+        scale = t2 / t1
+        rr = np.where(c2 > 0, c1 / np.where(c2 > 0, c2, 1.0) * scale, np.inf)
+        low = np.where(pi_low >= 1.0, np.inf, pi_low / (1.0 - pi_low)) * scale
+        high = np.where(pi_high >= 1.0, np.inf, pi_high / (1.0 - pi_high)) * scale
+    p = np.ones(n.shape)
+    p0 = t1 / (t1 + t2)
+    symmetric = some & (p0 == 0.5)
+    if symmetric.any():
+        k, m = c1[symmetric], n[symmetric]
+        tail = stats.binom.cdf(np.minimum(k, m - k), m, 0.5)
+        p[symmetric] = np.where(2.0 * k == m, 1.0, np.minimum(1.0, 2.0 * tail))
+    for i in np.flatnonzero(some & ~symmetric):
+        p[i] = stats.binomtest(int(c1[i]), int(n[i]), float(p0[i])).pvalue
+    nan = np.full(n.shape, np.nan)
+    return (
+        np.asarray(np.where(some, rr, nan), dtype=np.float64),
+        np.asarray(np.where(some, low, nan), dtype=np.float64),
+        np.asarray(np.where(some, high, nan), dtype=np.float64),
+        np.asarray(p, dtype=np.float64),
+    )
 
 
 def compare_periods(
@@ -97,7 +145,8 @@ def compare_periods(
 
     Columns: current, previous, change = c1 - c2, pct_change = 100 (c1 - c2) / c2 (NaN when
     c2 = 0: a rise from nothing has no percentage), rate_ratio, rr_low, rr_high and p_value
-    from ``exact_rate_ratio`` (exposures broadcast; equal by default).
+    from ``exact_rate_ratio`` (exposures broadcast; equal by default), computed for all
+    places at once by ``exact_rate_ratios``.
     """
     c1, c2, t1, t2 = np.broadcast_arrays(
         as_counts(current, "current count"),
@@ -108,11 +157,11 @@ def compare_periods(
     if np.any(np.round(c1) != c1) or np.any(np.round(c2) != c2):
         raise ValueError("counts must be whole numbers for the exact test")
     c1, c2, t1, t2 = (np.atleast_1d(a) for a in (c1, c2, t1, t2))
-    results = [
-        exact_rate_ratio(int(a), int(b), float(x), float(y), confidence)
-        for a, b, x, y in zip(c1, c2, t1, t2, strict=True)
-    ]
-    arr = np.array(results, dtype=np.float64).reshape(len(results), 4)
+    if not (np.all(t1 > 0) and np.all(t2 > 0)):
+        bad = np.concatenate([t1[~(t1 > 0)], t2[~(t2 > 0)]])[:5].tolist()
+        raise ValueError(f"exposures must be positive, got {bad}")
+    check_confidence(confidence)
+    rr, low, high, p = exact_rate_ratios(c1, c2, t1, t2, confidence)
     with np.errstate(divide="ignore", invalid="ignore"):
         pct = np.where(c2 > 0, 100.0 * (c1 - c2) / np.where(c2 > 0, c2, 1.0), np.nan)
     return pd.DataFrame(
@@ -121,10 +170,10 @@ def compare_periods(
             "previous": c2,
             "change": c1 - c2,
             "pct_change": pct,
-            "rate_ratio": arr[:, 0],
-            "rr_low": arr[:, 1],
-            "rr_high": arr[:, 2],
-            "p_value": arr[:, 3],
+            "rate_ratio": rr,
+            "rr_low": low,
+            "rr_high": high,
+            "p_value": p,
         }
     )
 
@@ -277,10 +326,6 @@ def period_totals(
     totals = frame.groupby(place_cols, sort=True, dropna=False)[["_current", "_previous"]].sum()
     totals = totals.rename(columns={"_current": "current", "_previous": "previous"})
     return totals.reset_index()
-
-
-def _odds(p: float) -> float:
-    return float("inf") if p >= 1.0 else p / (1.0 - p)
 
 
 def _column(df: pd.DataFrame, col: str) -> FloatArray:

@@ -39,7 +39,12 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
-FloatArray = npt.NDArray[np.float64]
+from vru.domain.statistics.rates import (
+    FloatArray,
+    byar_interval,
+    check_confidence,
+    exact_poisson_interval,
+)
 
 __all__ = [
     "DeprivationShare",
@@ -62,34 +67,17 @@ def poisson_rate_limits(
     method: Literal["exact", "byar"] = "exact",
 ) -> tuple[FloatArray, FloatArray]:
     """Confidence limits for crude rates ``per * count / denominator``, treating the count as
-    Poisson.
-
-    * ``exact`` (Garwood 1936): ``lower = chi2.ppf(a/2, 2x) / 2``,
-      ``upper = chi2.ppf(1 - a/2, 2x + 2) / 2``, with ``a = 1 - confidence``; lower = 0 when
-      ``x = 0``.
-    * ``byar`` (Breslow & Day 1987, used by PHE Fingertips):
-      ``lower = x (1 - 1/(9x) - z/(3 sqrt x))^3``,
-      ``upper = (x+1) (1 - 1/(9(x+1)) + z/(3 sqrt(x+1)))^3``, with ``z`` the normal quantile.
-
-    The count limits are then divided by the denominator and multiplied by ``per``.
+    Poisson: the count's limits from ``vru.domain.statistics.rates`` (``exact``: Garwood 1936,
+    ``rates.exact_poisson_interval``; ``byar``: Breslow & Day 1987, ``rates.byar_interval``),
+    divided by the denominator and multiplied by ``per``.
     """
-    x = np.asarray(counts, dtype=np.float64)
-    d = np.asarray(denominators, dtype=np.float64)
-    _check_confidence(confidence)
-    alpha = 1.0 - confidence
     if method == "exact":
-        with np.errstate(invalid="ignore"):
-            lower = np.where(x > 0, stats.chi2.ppf(alpha / 2, 2 * x) / 2, 0.0)
-        upper = stats.chi2.ppf(1 - alpha / 2, 2 * x + 2) / 2
+        lower, upper = exact_poisson_interval(counts, confidence)
     elif method == "byar":
-        z = stats.norm.ppf(1 - alpha / 2)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            lower = np.where(
-                x > 0, x * (1 - 1 / (9 * x) - z / (3 * np.sqrt(x))) ** 3, 0.0
-            )
-        upper = (x + 1) * (1 - 1 / (9 * (x + 1)) + z / (3 * np.sqrt(x + 1))) ** 3
+        lower, upper = byar_interval(counts, confidence)
     else:
         raise ValueError(f"method must be 'exact' or 'byar', not {method!r}")
+    d = np.asarray(denominators, dtype=np.float64)
     with np.errstate(divide="ignore", invalid="ignore"):
         return (
             np.asarray(per * lower / d, dtype=np.float64),
@@ -400,7 +388,7 @@ def slope_index_of_inequality(
       noise of the counts. Needs at least three groups.
     """
     _require_columns(groups, [group, count, population])
-    _check_confidence(confidence)
+    check_confidence(confidence)
     frame = groups[[group, count, population]].copy()
     frame.columns = pd.Index(["group", "count", "population"])
     if frame["group"].duplicated().any():
@@ -499,8 +487,3 @@ def _deciles(values: pd.Series[Any]) -> pd.Series[Any]:
         bad = sorted(set(numbers[~numbers.isin(range(1, 11))].tolist()))[:5]
         raise ValueError(f"IMD deciles must be whole numbers 1-10 (1 = most deprived); got {bad}")
     return numbers.astype("int64")
-
-
-def _check_confidence(confidence: float) -> None:
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")

@@ -42,7 +42,8 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from vru.domain.statistics.deprivation import poisson_rate_limits
+from vru.domain.statistics.change import exact_rate_ratio
+from vru.domain.statistics.rates import check_confidence, exact_poisson_interval
 
 __all__ = [
     "AfterSchoolComparison",
@@ -126,22 +127,14 @@ def poisson_rate_ratio(
     for name, value in (("exposure_a", exposure_a), ("exposure_b", exposure_b)):
         if not value > 0:
             raise ValueError(f"{name} must be above zero, not {value!r}")
-    if not 0.0 < confidence < 1.0:
-        raise ValueError(f"confidence must be between 0 and 1, not {confidence!r}")
+    check_confidence(confidence)
     a, b = int(events_a), int(events_b)
-    n = a + b
-    ratio_of_exposure = exposure_b / exposure_a
     rate_a, rate_b = a / exposure_a, b / exposure_b
-    if n == 0:
-        rr, lower, upper, p_value = float("nan"), float("nan"), float("nan"), 1.0
-    else:
-        pi0 = exposure_a / (exposure_a + exposure_b)
-        test = stats.binomtest(a, n, pi0)
-        p_value = float(test.pvalue)
-        ci = test.proportion_ci(confidence_level=confidence, method="exact")
-        rr = rate_a / rate_b if b > 0 else float("inf")
-        lower = _odds(ci.low) * ratio_of_exposure
-        upper = _odds(ci.high) * ratio_of_exposure
+    # The test and interval are change.exact_rate_ratio's (one implementation of the
+    # exact conditional method in the package).
+    rr, lower, upper, p_value = exact_rate_ratio(
+        a, b, float(exposure_a), float(exposure_b), confidence
+    )
     return RateComparison(
         label_a=labels[0],
         label_b=labels[1],
@@ -158,10 +151,6 @@ def poisson_rate_ratio(
         p_value=min(1.0, p_value),
         confidence=confidence,
     )
-
-
-def _odds(p: float) -> float:
-    return float("inf") if p >= 1.0 else p / (1.0 - p)
 
 
 @dataclass(frozen=True)
@@ -196,7 +185,9 @@ def _profile(
     overall = total_events / total_days
     with np.errstate(divide="ignore", invalid="ignore"):
         rate = np.where(days > 0, events / days, np.nan)
-    lower, upper = poisson_rate_limits(events, days, per=1.0, confidence=confidence)
+    count_lower, count_upper = exact_poisson_interval(events, confidence)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lower, upper = count_lower / days, count_upper / days
     table = pd.DataFrame(
         {
             key: numbers,

@@ -339,7 +339,10 @@ def _fit_negative_binomial(
             start_params=np.append(np.asarray(start), 0.1), method="newton", maxiter=200,
             disp=False,
         )
-        if not res.mle_retvals.get("converged", False):
+        # Newton can step to NaN estimates and still report convergence (large counts,
+        # e.g. London's ~20,000 offences a month); BFGS from the same start does not.
+        if not (res.mle_retvals.get("converged", False) and np.all(np.isfinite(res.params))
+                and np.all(np.isfinite(res.bse))):
             res = model.fit(
                 start_params=np.append(np.asarray(start), 0.1), method="bfgs", maxiter=2000,
                 disp=False,
