@@ -404,3 +404,47 @@ def test_extract_members_reports_missing_members_and_bad_archives(tmp_path: Path
     (tmp_path / "b.zip").write_bytes(b"not a zip")
     bad = extract_members(tmp_path / "b.zip", {"m": tmp_path / "m"})
     assert isinstance(bad["m"], FetchError) and "not a readable zip" in str(bad["m"])
+
+
+def test_a_layer_is_repacked_from_the_publishers_zip_member_by_member(
+        shared_data: Path, store: EvidenceStore, server: _Server) -> None:
+    import io
+
+    cat = load_catalogue()
+    bounds = cat.datasets["boundaries"]
+    layer = next(f for f in bounds.files if f.name == "London_Borough_Excluding_MHW.zip")
+    # The publisher's zip: every layer in one folder, with files the mirror's zip leaves out.
+    buf = io.BytesIO()
+    with zipfile.ZipFile(shared_data / layer.mirror) as src, \
+            zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as zf:
+        for name in src.namelist():
+            zf.writestr(f"statistical-gis-boundaries-london/ESRI/{name}", src.read(name))
+        zf.writestr("statistical-gis-boundaries-london/ESRI/London_Borough_Excluding_MHW.sbn",
+                    b"index")
+        zf.writestr("statistical-gis-boundaries-london/MapInfo/x.tab", b"other layer")
+    server.files["/statistical-gis-boundaries-london.zip"] = buf.getvalue()
+    url = server.url + "/statistical-gis-boundaries-london.zip"
+    small = replace(cat, datasets={"boundaries": replace(bounds, files=(
+        replace(layer, url=url),))})
+    report = fetch(store, None, "london", catalogue=small)
+    assert [(r.file, r.status) for r in report.results] == [(layer.name, IMPORTED)], [
+        r.message for r in report.results]
+    repacked = next((store.data_dir / "downloads" / "extracted").rglob(layer.name))
+    with zipfile.ZipFile(repacked) as zf, zipfile.ZipFile(shared_data / layer.mirror) as orig:
+        assert sorted(zf.namelist()) == sorted(orig.namelist())
+        assert all(zf.read(n) == orig.read(n) for n in orig.namelist())
+
+    # A member whose bytes differ from the catalogue's is refused, and nothing imported.
+    store2 = EvidenceStore(store.data_dir.parent / "other")
+    bad = io.BytesIO()
+    with zipfile.ZipFile(io.BytesIO(server.files["/statistical-gis-boundaries-london.zip"])) \
+            as src, zipfile.ZipFile(bad, "w") as zf:
+        for name in src.namelist():
+            data = src.read(name)
+            zf.writestr(name, data + b"x" if name.endswith(".dbf") else data)
+    server.files["/bad.zip"] = bad.getvalue()
+    small = replace(cat, datasets={"boundaries": replace(bounds, files=(
+        replace(layer, url=server.url + "/bad.zip"),))})
+    [result] = fetch(store2, None, "london", catalogue=small).results
+    assert result.status == FAILED and ".dbf" in result.message
+    assert store2.imports() == []
