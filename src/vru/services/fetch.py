@@ -306,6 +306,8 @@ class FileResult:
     rows_rejected: int = 0
     import_id: str | None = None
     message: str = ""
+    force: str | None = None  # police.uk files: force and month
+    month: str | None = None
 
     @property
     def failed(self) -> bool:
@@ -426,7 +428,8 @@ def _groups(files: Sequence[CatalogueFile]) -> Iterable[list[CatalogueFile]]:
 
 
 def _result(f: CatalogueFile, status: str, source: str = "", **kw: Any) -> FileResult:
-    return FileResult(f.dataset, f.format, f.name, status, source, **kw)
+    return FileResult(f.dataset, f.format, f.name, status, source, force=f.force,
+                      month=f.month, **kw)
 
 
 def _get(f: CatalogueFile, mirror: Path | None,

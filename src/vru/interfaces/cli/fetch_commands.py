@@ -68,6 +68,10 @@ def _progress() -> Progress:
 
 
 def _span(rows: list[FileResult]) -> str:
+    months = sorted(r.month for r in rows if r.month)
+    if len(months) == len(rows):  # police.uk: say which months and forces
+        forces = ", ".join(sorted({r.force for r in rows if r.force}))
+        return f"{months[0]} to {months[-1]}, {forces}"
     names = sorted(r.file for r in rows)
     return names[0] if len(names) == 1 else f"{names[0]} … {names[-1]}"
 
