@@ -139,7 +139,7 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
     @data_app.command("fetch")
     def data_fetch(
         datasets: Annotated[list[str] | None, typer.Argument(
-            metavar="[DATASET]...",
+            metavar="DATASET",
             help="Datasets to load (see `vru data catalogue`); all the area's when omitted.",
             show_default=False)] = None,
         area: Annotated[str, typer.Option("--area", help="The area whose data to load.")]
