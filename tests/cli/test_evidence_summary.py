@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 from collections import Counter
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -58,12 +59,24 @@ def crime_counts_table() -> pa.Table:
              ("borough", "E09000030", "2023-03", "burglary", 40),  # not a summary measure
              ("ward", "E05009288", "2023-12", "violence_without_injury", 7),
              ("ward", "E05000026", "2023-11", "violence_without_injury", 4),
-             ("lsoa", "E01000001", "2019", "violence_against_the_person", 9)]  # yearly
+             ("lsoa", "E01000001", "2019", "violence_against_the_person", 9),  # yearly
+             ("lsoa", "E01000001", "2018", "violence_against_the_person", 6)]
     cols = list(zip(*rows, strict=True))
+    n = len(rows)
+    names = {"E09000001": "City of London", "E09000030": "Tower Hamlets",
+             "E06000016": "Leicester"}
     return pa.table({
-        "geography_level": list(cols[0]), "area_code": list(cols[1]), "period": list(cols[2]),
+        "geography_level": list(cols[0]), "area_code": list(cols[1]),
+        "area_name": [names.get(c, c) for c in cols[1]],
+        "borough_name": [names.get(c) for c in cols[1]],
+        "period_type": ["year" if len(p) == 4 else "month" for p in cols[2]],
+        "period": pa.array([date(int(p[:4]), int(p[5:7]) if len(p) > 4 else 1, 1)
+                            for p in cols[2]], pa.date32()),
+        "category_scheme": ["mps_2019"] * n, "major_category": list(cols[3]),
+        "minor_category": list(cols[3]),
         "measure": list(cols[3]), "count": pa.array(cols[4], pa.int64()),
-        "source_row": pa.array(range(2, len(rows) + 2), pa.int64())})
+        "release_start": ["2022-01"] * n, "release_end": ["2023-12"] * n,
+        "source_row": pa.array(range(2, n + 2), pa.int64())})
 
 
 def population_table() -> pa.Table:
@@ -127,9 +140,11 @@ def test_crime_counts_and_population_hand_worked(london_store: EvidenceStore) ->
     s = summary(london_store.data_dir, "london")
     cc = s["crime"]["crime_counts"]
     assert cc["status"] == "loaded"
-    assert "1 rows in the area have yearly" in cc["notes"][0]
     levels = {b["geography_level"]: b for b in cc["by_geography_level"]}
-    assert set(levels) == {"borough", "ward"}  # never added together
+    assert set(levels) == {"borough", "ward", "lsoa"}  # never added together
+    (lsoa_vap,) = levels["lsoa"]["measures"]  # yearly counts compare calendar years
+    assert levels["lsoa"]["windows"]["latest"] == {"start": "2019", "end": "2019"}
+    assert (lsoa_vap["latest"], lsoa_vap["previous"], lsoa_vap["change_pct"]) == (9, 6, 50.0)
     borough = levels["borough"]
     assert borough["areas"] == 2  # E09000001 and E09000030; not Leicester
     assert borough["windows"] == {"latest": {"start": "2023-01", "end": "2023-12"},

@@ -19,6 +19,8 @@ import pyarrow as pa
 from vru.adapters.store.evidence_store import EvidenceStore
 from vru.domain.measures import MEASURES, descendants
 from vru.services.areas import ResolvedArea, get_area, resolve_area
+from vru.services.crime_series import LEVELS as MONTHLY_LEVELS
+from vru.services.crime_series import monthly_series
 
 SUMMARY_MEASURES: tuple[str, ...] = (
     "violence_against_the_person", "violence_and_sexual_offences", "possession_of_weapons",
@@ -37,8 +39,6 @@ CRIME_DATASETS: dict[str, dict[str, Any]] = {
         "grain": "counts per area and month",
     },
 }
-
-MONTHLY_PERIOD = "[0-9]{4}-[0-9]{2}(-01)?( 00:00:00)?"
 
 POPULATION_COLUMNS = ("area_code", "area_level", "area_vintage", "year", "source", "sex",
                       "characteristic", "count")
@@ -161,43 +161,85 @@ def _street_crime(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[st
     return result
 
 
-def _crime_counts(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[str, Any]:
+def _crime_counts(store: EvidenceStore, con: duckdb.DuckDBPyConnection,
+                  area: ResolvedArea) -> dict[str, Any]:
+    """Monthly levels (borough, ward) come from the joined series in which the later MPS
+    release wins where releases overlap (``crime_series.monthly_series``): summing the raw
+    rows would count overlapping releases twice. Annual levels (LSOA) compare calendar
+    years."""
     codes = sorted(area.all_codes())
     con.register("area_codes", pa.table({"code": pa.array(codes, pa.string())}))
-    # A period is monthly when it reads as YYYY-MM (text) or is the first of a month (date).
-    con.execute(f"""CREATE OR REPLACE TEMP VIEW cc_area AS
-        SELECT geography_level, area_code, measure, TRY_CAST("count" AS DOUBLE) AS n,
-               CAST(try_strptime(left(CAST(period AS VARCHAR), 7), '%Y-%m') AS DATE) AS month,
-               regexp_full_match(CAST(period AS VARCHAR), '{MONTHLY_PERIOD}') AS monthly
-        FROM crime_counts WHERE area_code IN (SELECT code FROM area_codes)""")
-    non_monthly = con.execute(
-        "SELECT count(*) FROM cc_area WHERE NOT monthly OR month IS NULL").fetchall()[0][0]
-    levels = [r[0] for r in con.execute(
-        "SELECT DISTINCT geography_level FROM cc_area WHERE monthly AND month IS NOT NULL "
-        "ORDER BY 1").fetchall()]
-    notes = []
-    if non_monthly:
-        notes.append(f"{int(non_monthly):,} rows in the area have yearly or other non-monthly "
-                     "periods and are not in the 12-month comparison.")
+    levels = con.execute(
+        "SELECT geography_level, any_value(period_type) FROM crime_counts "
+        "WHERE area_code IN (SELECT code FROM area_codes) GROUP BY 1 ORDER BY 1").fetchall()
+    notes: list[str] = []
     by_level = []
-    for level in levels:
-        table = con.sql(
-            "SELECT month, measure, n, area_code FROM cc_area WHERE geography_level = ? AND "
-            "monthly AND month IS NOT NULL", params=[level]).to_arrow_table()
+    for level, period_type in levels:
+        if period_type == "month" and level in MONTHLY_LEVELS:
+            series = monthly_series(store, level)
+            con.register("cc_series", series)
+            table = con.sql(
+                "SELECT period AS month, measure, count AS n, area_code, category_scheme "
+                "FROM cc_series WHERE area_code IN (SELECT code FROM area_codes)"
+            ).to_arrow_table()
+            con.unregister("cc_series")
+        else:
+            table = con.sql(
+                "SELECT period AS month, measure, count AS n, area_code, category_scheme "
+                "FROM crime_counts WHERE geography_level = ? AND "
+                "area_code IN (SELECT code FROM area_codes)", params=[level]).to_arrow_table()
         con.register("cc_level", table)
-        first, latest, n_areas = con.execute(
-            "SELECT min(month), max(month), count(DISTINCT area_code) FROM cc_level"
+        first, latest, n_areas, schemes = con.execute(
+            "SELECT min(month), max(month), count(DISTINCT area_code), "
+            "list(DISTINCT category_scheme ORDER BY category_scheme) FROM cc_level"
         ).fetchall()[0]
-        by_level.append({
-            "geography_level": level, "areas": int(n_areas),
-            "period_start": _ym(first), "period_end": _ym(latest),
-            "windows": _period_block(latest),
-            "measures": _window_counts(con, "cc_level", "n", _measure_sets(con, "cc_level"),
-                                       latest),
-        })
+        if period_type == "month":
+            block = {
+                "geography_level": level, "areas": int(n_areas), "period_type": "month",
+                "period_start": _ym(first), "period_end": _ym(latest),
+                "windows": _period_block(latest),
+                "measures": _window_counts(con, "cc_level", "n",
+                                           _measure_sets(con, "cc_level"), latest),
+            }
+        else:
+            block = {
+                "geography_level": level, "areas": int(n_areas), "period_type": "year",
+                "period_start": str(first.year), "period_end": str(latest.year),
+                "windows": {"latest": {"start": str(latest.year), "end": str(latest.year)},
+                            "previous": {"start": str(latest.year - 1),
+                                         "end": str(latest.year - 1)}},
+                "measures": _year_counts(con, "cc_level", _measure_sets(con, "cc_level"),
+                                         latest.year),
+            }
+        if len(schemes) > 1:
+            block["note"] = ("The series joins category schemes (" + ", ".join(schemes) +
+                             "): the MPS changed its categories in 2019, so counts before and "
+                             "after are not strictly comparable.")
+        by_level.append(block)
         con.unregister("cc_level")
     status = "loaded" if by_level else "no rows in the area"
     return {"status": status, "by_geography_level": by_level, "notes": notes}
+
+
+def _year_counts(con: duckdb.DuckDBPyConnection, relation: str,
+                 measures: dict[str, list[str]], year: int) -> list[dict[str, Any]]:
+    """Counts per summary measure in calendar ``year`` against the year before."""
+    rows = []
+    for m, ids in measures.items():
+        entry: dict[str, Any] = {"measure": m, "name": MEASURES[m].name,
+                                 "includes": [i for i in ids if i != m]}
+        for label, y in (("latest", year), ("previous", year - 1)):
+            got = con.execute(
+                f"SELECT coalesce(sum(n), 0), count(DISTINCT month) FROM {relation} "
+                "WHERE year(month) = ? AND list_contains(?, measure)", [y, ids]).fetchall()[0]
+            entry[label] = int(got[0])
+            entry[f"{label}_months"] = 12 if got[1] else 0
+        entry["change"] = entry["latest"] - entry["previous"]
+        entry["comparable"] = bool(entry["latest_months"] and entry["previous_months"])
+        entry["change_pct"] = (round(100.0 * entry["change"] / entry["previous"], 1)
+                               if entry["previous"] and entry["comparable"] else None)
+        rows.append(entry)
+    return rows
 
 
 def _population(con: duckdb.DuckDBPyConnection, area: ResolvedArea) -> dict[str, Any]:
@@ -258,7 +300,7 @@ def area_summary(store: EvidenceStore, area_name: str,
                 elif dataset == "street_crime":
                     entry.update(_street_crime(con, area))
                 else:
-                    entry.update(_crime_counts(con, area))
+                    entry.update(_crime_counts(store, con, area))
             crime[dataset] = entry
         summary["crime"] = crime
     finally:

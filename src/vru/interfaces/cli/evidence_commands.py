@@ -76,9 +76,9 @@ def _print_summary(s: dict[str, Any]) -> None:
             w = b["windows"]
             t = Table(title=f"{c['title']}{suffix}: {b['period_start']} to {b['period_end']}")
             t.add_column("measure")
-            t.add_column(f"{w['latest']['start']} to {w['latest']['end']}", justify="right")
-            t.add_column(f"{w['previous']['start']} to {w['previous']['end']}",
-                         justify="right")
+            for label in ("latest", "previous"):
+                start, end = w[label]["start"], w[label]["end"]
+                t.add_column(start if start == end else f"{start} to {end}", justify="right")
             t.add_column("change", justify="right")
             t.add_column("", justify="right")
             for m in b["measures"]:
@@ -89,6 +89,8 @@ def _print_summary(s: dict[str, Any]) -> None:
             if not b["measures"]:
                 t.add_row("(none of the summary measures in this dataset)", "", "", "", "")
             console.print(t)
+            if b.get("note"):
+                console.print(f"  {b['note']}", highlight=False)
         for note in c.get("notes", []):
             console.print(f"  {note}", highlight=False)
     for note in a["notes"]:
