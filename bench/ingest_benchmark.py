@@ -143,15 +143,17 @@ def per_file(groups: dict[str, list[Path]], store: EvidenceStore) -> tuple[int, 
 
 
 def batch(groups: dict[str, list[Path]], store: EvidenceStore, workers: int,
-          mode: str) -> tuple[int, bool]:
+          mode: str, seconds: dict[str, float]) -> tuple[int, bool]:
     rows, ok = 0, True
     for fmt, paths in groups.items():
+        t0 = time.perf_counter()
         for o in ingest_files(store, fmt, paths, ref=ReferenceData(), workers=workers,
                               mode=mode):  # type: ignore[arg-type]
             if o.result is not None:
                 rows += o.result.rows_read
             else:
                 ok = False
+        seconds[fmt] = round(time.perf_counter() - t0, 3)
     return rows, ok
 
 
@@ -174,11 +176,12 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         tmp = Path(tmp_s)
         with measured("baseline: pandas read_csv + concat + to_parquet", runs, n_files) as b:
             b["rows"] = baseline(groups, tmp)
+        split: dict[str, dict[str, float]] = {"processes": {}, "threads": {}}
         modes: list[tuple[str, Callable[[EvidenceStore], tuple[int, bool]]]] = [
             (f"vru batch ingest_files (processes, {args.workers} workers)",
-             lambda s: batch(groups, s, args.workers, "processes")),
+             lambda s: batch(groups, s, args.workers, "processes", split["processes"])),
             (f"vru batch ingest_files (threads, {args.workers} workers)",
-             lambda s: batch(groups, s, args.workers, "threads")),
+             lambda s: batch(groups, s, args.workers, "threads", split["threads"])),
         ]
         if not args.skip_per_file:
             modes.append(("vru ingest_file, one file at a time", lambda s: per_file(groups, s)))
@@ -187,6 +190,9 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
             with measured(name, runs, n_files) as b:
                 b["rows"], b["ok"] = fn(store)
             b["notes"]["stored_rows"] = sum(i["rows_stored"] for i in store.imports())
+            for kind, per_format in split.items():
+                if kind in name and per_format:
+                    b["notes"]["seconds_by_format"] = dict(per_format)
     base = runs[0]
     counts = ", ".join(f"{len(v)} {k}" for k, v in groups.items())
     print(f"Ingest benchmark: {n_files} files ({counts}), {base.rows:,} rows; "
@@ -198,6 +204,10 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
         print(f"{r.name:<55} {r.seconds:>8.2f} {r.rows_per_s:>11,.0f} "
               f"{r.rows_per_s / base.rows_per_s:>8.2f}x {r.peak_rss / 2**20:>7,.0f}MB "
               f"{r.rss_rise / 2**20:>6,.0f}MB" + ("" if r.ok else "  (some files refused)"))
+    for r in runs:
+        if "seconds_by_format" in r.notes:
+            parts = ", ".join(f"{k} {v:.2f} s" for k, v in r.notes["seconds_by_format"].items())
+            print(f"  {r.name}: {parts}")
     best = max(runs[1:], key=lambda r: r.rows_per_s)
     speedup = best.rows_per_s / base.rows_per_s
     print(f"Best vru run: {best.rows_per_s:,.0f} rows/s, {speedup:.2f}x the pandas baseline. "
