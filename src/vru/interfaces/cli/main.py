@@ -11,7 +11,13 @@ from rich.table import Table
 
 from vru.adapters.sources import FORMATS
 from vru.domain.problems import InputError
-from vru.interfaces.cli import demo_commands, evidence_commands, fetch_commands, stats_commands
+from vru.interfaces.cli import (
+    demo_commands,
+    evidence_commands,
+    fetch_commands,
+    places_commands,
+    stats_commands,
+)
 from vru.interfaces.cli.common import (
     DataDirOption,
     console,
@@ -107,7 +113,7 @@ def data_rejected(
                       f"(value {r['value']!r}). {r['action']}", markup=False, highlight=False)
 
 
-for _module in (demo_commands, evidence_commands, fetch_commands, stats_commands):
+for _module in (demo_commands, evidence_commands, fetch_commands, places_commands, stats_commands):
     _module.register(app, data_app)
 
 
