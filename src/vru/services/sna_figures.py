@@ -834,6 +834,8 @@ class SnaData:
         count and by rate with their intervals, and provenance. See the module docstring.
 
         ``to`` (YYYY-MM) ends the period; without it, the latest month the data reach.
+        ``rank_simulations`` draws (at least 100) give each rank its 95% interval; 0 gives
+        the ranks alone, which is much faster for thousands of LSOAs.
         """
         _check_measure(measure)
         if geography not in GEOGRAPHIES:
@@ -957,70 +959,91 @@ class SnaData:
                 previous: Window, population: Population | None, notes: list[str], *,
                 rank_simulations: int, seed: int, confidence: float,
                 group_col: str | None = None) -> pd.DataFrame:
+        """The figures table: one row per row of ``frame`` (area_code, area_name,
+        parent_code, count, previous_count, _source; optionally _members, _population,
+        _note and ``group_col``)."""
         frame = frame.reset_index(drop=True)
-        if "_members" in frame.columns:
-            members = frame["_members"].tolist()
-            pops = [_sum_population(population, m) for m in members]
-        else:
-            pops = [(population.values.get(c, np.nan) if population is not None else np.nan)
-                    for c in frame["area_code"]]
+        n = len(frame)
         if "_population" in frame.columns:
-            pops = frame["_population"].tolist()
-        pop = np.asarray(pops, dtype=np.float64)
+            pop = frame["_population"].to_numpy(dtype=np.float64)
+        elif "_members" in frame.columns:
+            pop = np.array([_sum_population(population, m) for m in frame["_members"]],
+                           dtype=np.float64)
+        elif population is not None:
+            pop = frame["area_code"].map(population.values).to_numpy(dtype=np.float64,
+                                                                      na_value=np.nan)
+        else:
+            pop = np.full(n, np.nan)
+        has_pop = np.isfinite(pop)
         count = frame["count"].to_numpy(dtype=np.float64)
-        person_years = np.where(np.isfinite(pop), pop, 0.0) * current.years
+        person_years = np.where(has_pop, pop, 0.0) * current.years
         est = rates.rate_with_interval(count, person_years, PER, confidence)
-        out = pd.DataFrame({
-            "measure": measure,
-            "measure_name": MEASURES[measure].name,
-            "geography": geography,
-            "area_code": frame["area_code"],
-            "area_name": frame["area_name"],
-            "parent_code": frame["parent_code"],
-        })
+        sources = frame["_source"].astype(str).to_numpy()
+        vintages, meta_cols, table_meta = self._meta_columns(
+            sources, measure, geography, current, previous, population,
+            method=FIGURE_METHOD if group_col is None else GROUP_METHOD)
+        cols: dict[str, Any] = {
+            "measure": np.full(n, measure, dtype=object),
+            "measure_name": np.full(n, MEASURES[measure].name, dtype=object),
+            "geography": np.full(n, geography, dtype=object),
+            "geography_vintage": vintages,
+            "area_code": frame["area_code"].to_numpy(dtype=object),
+            "area_name": frame["area_name"].to_numpy(dtype=object),
+            "parent_code": frame["parent_code"].to_numpy(dtype=object),
+        }
         if group_col is not None:
-            out["group"] = frame[group_col].to_numpy()
-        out["period_start"] = current.first_day.isoformat()
-        out["period_end"] = current.last_day.isoformat()
-        out["previous_start"] = previous.first_day.isoformat()
-        out["previous_end"] = previous.last_day.isoformat()
-        out["months"] = current.months
-        out["count"] = count
-        out["previous_count"] = frame["previous_count"].to_numpy(dtype=np.float64)
-        _add_change(out, confidence)
-        out["population"] = pop
-        out["rate_per_100k"] = np.where(np.isfinite(pop), est.rate, np.nan)
-        out["rate_ci_low"] = np.where(np.isfinite(pop), est.ci_low, np.nan)
-        out["rate_ci_high"] = np.where(np.isfinite(pop), est.ci_high, np.nan)
-        out["rate_method"] = est.method
-        out["unreliable"] = est.unreliable
-        out["unreliable_reason"] = est.reason
-        groups = [None] if group_col is None else list(dict.fromkeys(out["group"]))
-        for col in ("rank_by_count", "rank_by_count_low", "rank_by_count_high",
-                    "rank_by_rate", "rank_by_rate_low", "rank_by_rate_high"):
-            out[col] = np.nan
+            cols["group"] = frame[group_col].to_numpy(dtype=object)
+        cols.update({
+            "period_start": np.full(n, current.first_day.isoformat(), dtype=object),
+            "period_end": np.full(n, current.last_day.isoformat(), dtype=object),
+            "previous_start": np.full(n, previous.first_day.isoformat(), dtype=object),
+            "previous_end": np.full(n, previous.last_day.isoformat(), dtype=object),
+            "months": np.full(n, current.months),
+            "count": count,
+            "previous_count": frame["previous_count"].to_numpy(dtype=np.float64),
+        })
+        cols.update(_change_columns(count, cols["previous_count"], confidence))
+        cols.update({
+            "population": pop,
+            "rate_per_100k": np.where(has_pop, est.rate, np.nan),
+            "rate_ci_low": np.where(has_pop, est.ci_low, np.nan),
+            "rate_ci_high": np.where(has_pop, est.ci_high, np.nan),
+            "rate_method": est.method.astype(object),
+            "unreliable": est.unreliable,
+            "unreliable_reason": est.reason.astype(object),
+        })
+        ranks = {c: np.full(n, np.nan) for c in RANK_COLUMNS}
         if geography != "region":
+            groups = [None] if group_col is None else list(dict.fromkeys(cols["group"]))
             for g in groups:
-                rows = (np.ones(len(out), dtype=bool) if g is None
-                        else (out["group"] == g).to_numpy())
-                _add_ranks(out, rows, count, person_years, rank_simulations, seed, confidence)
-        out["source"] = [self._source_words(s) for s in frame["_source"]]
-        out["note"] = frame["_note"] if "_note" in frame.columns else ""
-        out["note"] = out["note"].fillna("")
+                rows = np.ones(n, dtype=bool) if g is None else cols["group"] == g
+                _fill_ranks(ranks, rows, count, person_years, rank_simulations, seed,
+                            confidence)
+        cols.update(ranks)
+        cols["source"] = np.array([self._source_words(k) for k in sources], dtype=object)
+        note = frame["_note"].fillna("") if "_note" in frame.columns else pd.Series([""] * n)
+        cols["note"] = note.to_numpy(dtype=object)
+        cols["population_base"] = np.full(
+            n, population.source if population is not None else None, dtype=object)
+        cols["population_year"] = np.full(
+            n, population.year if population is not None else None, dtype=object)
+        cols.update(meta_cols)
+        out = pd.DataFrame(cols)
         if population is not None and population.note:
             notes.append(population.note)
+        if rank_simulations == 0 and geography != "region":
+            notes.append("Ranks without intervals: rank_simulations=0.")
         if population is None:
             notes.append("No population is loaded for these areas: no rates are given.")
         else:
-            lacking = int((~np.isfinite(pop)).sum())
+            lacking = int((~has_pop).sum())
             if lacking:
                 notes.append(f"{lacking} area(s) have no population in the base used "
                              f"({population.source} {population.year}): no rate for them.")
-        out = self._with_meta(out, frame, measure, geography, current, previous, population,
-                              method=FIGURE_METHOD if group_col is None else GROUP_METHOD)
         order = ["rank_by_count", "area_code"] if group_col is None else [
             "area_code", "group"]
         out = out.sort_values(order, kind="stable", na_position="last").reset_index(drop=True)
+        out = attach(out, table_meta)
         out.attrs["notes"] = list(dict.fromkeys(notes))
         return out
 
@@ -1031,13 +1054,14 @@ class SnaData:
             words.append(s.title if s is not None else k)
         return "; ".join(words)
 
-    def _with_meta(self, out: pd.DataFrame, frame: pd.DataFrame, measure: str,
-                   geography: str, current: Window, previous: Window,
-                   population: Population | None, *, method: Method) -> pd.DataFrame:
-        """Add the ``meta_*`` provenance columns, one ResultMeta per source group."""
+    def _meta_columns(self, keys: npt.NDArray[Any], measure: str, geography: str,
+                      current: Window, previous: Window, population: Population | None, *,
+                      method: Method) -> tuple[npt.NDArray[Any], dict[str, Any], ResultMeta]:
+        """The geography vintage and ``meta_*`` provenance columns of each row (one
+        ResultMeta per source), and the table's own ResultMeta (every source)."""
         vintage_of: dict[str, str] = {}
         metas: dict[str, ResultMeta] = {}
-        for key in dict.fromkeys(frame["_source"]):
+        for key in dict.fromkeys(keys.tolist()):
             sources: list[SourceDataset] = []
             vintages = []
             for k in str(key).split("+"):
@@ -1058,21 +1082,22 @@ class SnaData:
                 period_start=current.first_day, period_end=current.last_day, method=method,
                 population=population.base() if population is not None else None,
                 sources=tuple(dict.fromkeys(sources)))
-        keys = frame["_source"].astype(str).tolist()
-        out.insert(list(out.columns).index("area_code"), "geography_vintage",
-                   [vintage_of[k] for k in keys])
-        out["population_base"] = population.source if population is not None else None
-        out["population_year"] = population.year if population is not None else None
         flat = {k: m.flatten() for k, m in metas.items()}
+        columns: dict[str, Any] = {}
         for col in next(iter(flat.values())):
-            out[col] = [flat[k][col] for k in keys]
+            values = {k: f[col] for k, f in flat.items()}
+            if len(values) == 1:
+                columns[col] = np.full(len(keys), next(iter(values.values())), dtype=object)
+            else:
+                columns[col] = np.array([values[k] for k in keys.tolist()], dtype=object)
         table_meta = ResultMeta.for_measure(
             measure, geography=geography,
             geography_vintage="; ".join(dict.fromkeys(vintage_of.values())),
             period_start=current.first_day, period_end=current.last_day, method=method,
             population=population.base() if population is not None else None,
             sources=tuple(dict.fromkeys(s for m in metas.values() for s in m.sources)))
-        return attach(out, table_meta)
+        return (np.array([vintage_of[k] for k in keys.tolist()], dtype=object), columns,
+                table_meta)
 
     # -- figures by group -----------------------------------------------------------------
 
@@ -1880,50 +1905,58 @@ def _sum_population(population: Population | None, members: list[str]) -> float:
     return float(sum(v for v in values if v is not None))
 
 
-def _add_change(out: pd.DataFrame, confidence: float) -> None:
+RANK_COLUMNS = ("rank_by_count", "rank_by_count_low", "rank_by_count_high",
+                "rank_by_rate", "rank_by_rate_low", "rank_by_rate_high")
+
+
+def _change_columns(cur: FloatArray, prev: FloatArray, confidence: float) -> dict[str, Any]:
     """change, change_pct, change_rate_ratio and interval, change_p, change_p_adjusted (BH
     across the rows that have a previous count), change_significant, change_direction."""
-    cur = out["count"].to_numpy(dtype=np.float64)
-    prev = out["previous_count"].to_numpy(dtype=np.float64)
+    n = cur.size
     has = np.isfinite(prev)
-    for col in ("change", "change_pct", "change_rate_ratio", "change_ci_low", "change_ci_high",
-                "change_p", "change_p_adjusted"):
-        out[col] = np.nan
-    out["change_significant"] = pd.array([pd.NA] * len(out), dtype="boolean")
-    out["change_direction"] = None
-    if not has.any():
-        return
-    table = change_stats.change_table(
-        pd.DataFrame({"c": cur[has], "p": prev[has]}), "c", "p", confidence=confidence)
-    idx = np.flatnonzero(has)
-    out.loc[idx, "change"] = table["change"].to_numpy()
-    out.loc[idx, "change_pct"] = table["pct_change"].to_numpy()
-    out.loc[idx, "change_rate_ratio"] = table["rate_ratio"].to_numpy()
-    out.loc[idx, "change_ci_low"] = table["rr_low"].to_numpy()
-    out.loc[idx, "change_ci_high"] = table["rr_high"].to_numpy()
-    out.loc[idx, "change_p"] = table["p_value"].to_numpy()
-    out.loc[idx, "change_p_adjusted"] = table["p_adjusted"].to_numpy()
-    out.loc[idx, "change_significant"] = table["significant"].to_numpy()
-    out.loc[idx, "change_direction"] = table["direction"].to_numpy()
+    cols: dict[str, Any] = {c: np.full(n, np.nan) for c in (
+        "change", "change_pct", "change_rate_ratio", "change_ci_low", "change_ci_high",
+        "change_p", "change_p_adjusted")}
+    significant = np.full(n, None, dtype=object)
+    direction = np.full(n, None, dtype=object)
+    if has.any():
+        table = change_stats.change_table(
+            pd.DataFrame({"c": cur[has], "p": prev[has]}), "c", "p", confidence=confidence)
+        for col, src in (("change", "change"), ("change_pct", "pct_change"),
+                         ("change_rate_ratio", "rate_ratio"), ("change_ci_low", "rr_low"),
+                         ("change_ci_high", "rr_high"), ("change_p", "p_value"),
+                         ("change_p_adjusted", "p_adjusted")):
+            cols[col][has] = table[src].to_numpy(dtype=np.float64)
+        significant[has] = table["significant"].to_numpy(dtype=bool)
+        direction[has] = table["direction"].to_numpy(dtype=object)
+    cols["change_significant"] = pd.array(significant, dtype="boolean")
+    cols["change_direction"] = direction
+    return cols
 
 
-def _add_ranks(out: pd.DataFrame, rows: npt.NDArray[np.bool_], count: FloatArray,
-               person_years: FloatArray, simulations: int, seed: int,
-               confidence: float) -> None:
+def _fill_ranks(ranks: dict[str, FloatArray], rows: npt.NDArray[np.bool_], count: FloatArray,
+                person_years: FloatArray, simulations: int, seed: int,
+                confidence: float) -> None:
     if rows.sum() == 0:
+        return
+    if simulations == 0:  # point ranks only
+        ranks["rank_by_count"][rows] = rankings.point_ranks(count[rows])
+        if np.any(person_years[rows] > 0):
+            ranks["rank_by_rate"][rows] = rankings.point_ranks(
+                rates.rate(count[rows], person_years[rows], PER))
         return
     rng = np.random.default_rng(seed)
     vol = rankings.rank_intervals(count[rows], rng=rng, by="volume",
                                   n_simulations=simulations, confidence=confidence)
-    out.loc[rows, "rank_by_count"] = vol.rank
-    out.loc[rows, "rank_by_count_low"] = vol.rank_low
-    out.loc[rows, "rank_by_count_high"] = vol.rank_high
+    ranks["rank_by_count"][rows] = vol.rank
+    ranks["rank_by_count_low"][rows] = vol.rank_low
+    ranks["rank_by_count_high"][rows] = vol.rank_high
     if np.any(person_years[rows] > 0):
         by_rate = rankings.rank_intervals(count[rows], person_years[rows], rng=rng, by="rate",
                                           n_simulations=simulations, confidence=confidence)
-        out.loc[rows, "rank_by_rate"] = by_rate.rank
-        out.loc[rows, "rank_by_rate_low"] = by_rate.rank_low
-        out.loc[rows, "rank_by_rate_high"] = by_rate.rank_high
+        ranks["rank_by_rate"][rows] = by_rate.rank
+        ranks["rank_by_rate_low"][rows] = by_rate.rank_low
+        ranks["rank_by_rate_high"][rows] = by_rate.rank_high
 
 
 # --------------------------------------------------------------------------- module API

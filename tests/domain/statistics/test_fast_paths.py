@@ -53,13 +53,15 @@ def test_compare_periods_is_the_scalar_test_for_every_place() -> None:
                         [rr, low, high, p], rtol=1e-12)
 
 
-@pytest.mark.parametrize("kind", ["poisson", "gamma", "ties"])
+@pytest.mark.parametrize("kind", ["poisson", "large_counts", "gamma", "ties"])
 def test_competition_ranks_match_rankdata(kind: str) -> None:
     rng = np.random.default_rng(7)
     for _ in range(50):
         m, s = int(rng.integers(1, 80)), int(rng.integers(1, 30))
         if kind == "poisson":
             draws = rng.poisson(rng.integers(0, 60, m), size=(s, m))
+        elif kind == "large_counts":  # few areas, large counts: sorted, ties now and then
+            draws = rng.poisson(rng.integers(0, 400, m), size=(s, m))[:, : max(2, m // 8)]
         elif kind == "gamma":
             draws = rng.gamma(rng.integers(0, 5, m) + 0.5, 1.0, size=(s, m))
         else:

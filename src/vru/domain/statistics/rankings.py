@@ -101,9 +101,10 @@ def _competition_ranks(draws: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
     """Each row ranked as ``scipy.stats.rankdata(-draws, method="min", axis=1)`` ranks it:
     rank = 1 + the number of values in the row strictly larger, without rankdata's cost.
 
-    Whole-number draws (Poisson counts) are ranked by counting: with h the histogram of a
-    row, the number strictly larger than v is the sum of h above v. Other rows are sorted
-    (argsort); if a row holds two equal values, rankdata ranks it so ties share a rank.
+    Whole-number draws (Poisson counts) no larger than a few times the number of areas are
+    ranked by counting: with h the histogram of a row, the number strictly larger than v is
+    the sum of h above v. Other rows are sorted (argsort); a row holding two equal values is
+    ranked by rankdata, so ties share a rank.
     """
     size, m = draws.shape
     out = np.empty((size, m), dtype=np.int32)
@@ -113,7 +114,8 @@ def _competition_ranks(draws: npt.NDArray[Any]) -> npt.NDArray[np.int32]:
     integral = np.issubdtype(draws.dtype, np.integer)
     whole = top < 2**31 and float(draws.min()) >= 0 and (
         integral or bool(np.all(draws == np.round(draws))))
-    if whole and (top + 1.0) * size <= 5e7:
+    # Counting costs O(largest value) a row, sorting O(m log m): count when that is cheaper.
+    if whole and top + 1.0 <= max(64.0, 4.0 * m) and (top + 1.0) * size <= 5e7:
         values = draws.astype(np.int64, copy=False)
         width = int(top) + 1
         flat = (values + (np.arange(size, dtype=np.int64) * width)[:, None]).ravel()
