@@ -16,6 +16,7 @@ from vru.interfaces.cli import (
     evidence_commands,
     fetch_commands,
     places_commands,
+    records_commands,
     stats_commands,
 )
 from vru.interfaces.cli.common import (
@@ -113,7 +114,8 @@ def data_rejected(
                       f"(value {r['value']!r}). {r['action']}", markup=False, highlight=False)
 
 
-for _module in (demo_commands, evidence_commands, fetch_commands, places_commands, stats_commands):
+for _module in (demo_commands, evidence_commands, fetch_commands, places_commands,
+                records_commands, stats_commands):
     _module.register(app, data_app)
 
 

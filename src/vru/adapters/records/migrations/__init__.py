@@ -1,0 +1,1 @@
+"""Alembic migrations of the records database (``env.py`` is configured from code)."""

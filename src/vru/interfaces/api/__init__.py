@@ -1,0 +1,1 @@
+"""The records service's HTTP API (FastAPI): ``create_app`` builds it."""
