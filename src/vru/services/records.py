@@ -221,6 +221,9 @@ def _check_username(username: str) -> str:
 
 
 def _check_role_borough(role: Role, borough: str | None) -> str | None:
+    if role is Role.PUBLIC:
+        raise UserError("The public role is for visitors who have not signed in; give a "
+                        "user account another role (partner, for example).")
     borough = (borough or "").strip() or None
     if role in BOROUGH_SCOPED and borough is None:
         raise UserError(f"A {role.value} must be given their borough (--borough).")

@@ -65,6 +65,14 @@ def test_migration_scripts_ship_inside_the_package() -> None:
     assert (folder / "versions" / "__init__.py").is_file()  # found by setuptools
 
 
+def test_a_new_sqlite_file_is_private(tmp_path: Path) -> None:
+    engine = make_engine(f"sqlite+pysqlite:///{tmp_path / 'd' / 'records.sqlite3'}")
+    upgrade(engine)
+    engine.dispose()
+    for path in (tmp_path / "d").iterdir():
+        assert path.stat().st_mode & 0o077 == 0, path
+
+
 def test_database_url_resolution(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.delenv(DATABASE_URL_ENV, raising=False)
     assert database_url(tmp_path) == f"sqlite+pysqlite:///{tmp_path.resolve()}/records.sqlite3"

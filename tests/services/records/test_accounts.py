@@ -50,6 +50,7 @@ def test_creating_users_checks_names_roles_boroughs_and_passwords(
         (("x", "analyst"), "2 to 64"),
         (("bob", "borough_officer"), "borough"),
         (("bob", "wizard"), "unknown role"),
+        (("bob", "public"), "visitors who have not signed in"),
     ]:
         with pytest.raises((UserError, ValueError), match=words):
             add_user(svc, *args)

@@ -8,7 +8,7 @@ SQLite runs in WAL mode with foreign keys on and a 30 s busy timeout. Its transa
 begun explicitly: ``BEGIN IMMEDIATE`` for writing units (the write lock is taken at the
 start, so two writers never both read the audit chain's head and then collide), plain
 ``BEGIN`` for reading ones. Writing connections are asked for with the execution option
-``vru_write=True``.
+``vru_write=True``. A new SQLite file is created readable by its owner only.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def make_engine(url: str) -> Engine:
     parsed = make_url(normalise_url(url))
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
-            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            _private_file(Path(parsed.database))
         engine = create_engine(parsed, connect_args={"check_same_thread": False,
                                                      "timeout": 30})
         event.listen(engine, "connect", _sqlite_connect)
@@ -61,6 +61,17 @@ def make_engine(url: str) -> Engine:
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_size=10, max_overflow=30, pool_pre_ping=True)
     raise ValueError(f"the records service supports SQLite and PostgreSQL, not {describe(url)}")
+
+
+def _private_file(path: Path) -> None:
+    """Create the SQLite file readable by its owner only (its -wal and -shm files take the
+    same permissions): it holds restricted records."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _sqlite_connect(dbapi_connection: Any, _record: Any) -> None:
