@@ -152,7 +152,7 @@ def test_selection_floors_and_explanations() -> None:
                          "a significant rise (p = 0.003); Peckham is an intensifying hot spot "
                          "and among the 10% most deprived wards in London.")
     assert why["W2"] == ("Violence against the person in Rye Lane rose from 200 to 220 (+10%), "
-                         "not a significant change on its own; Rye Lane is a new hot spot and "
+                         "not a significant change (p = 0.500); Rye Lane is a new hot spot and "
                          "among the 20% most deprived wards in London.")
     assert why["W4"] == ("Violence against the person in Nunhead fell from 230 to 150 (−35%), "
                          "a significant fall (p = 0.010).")
@@ -200,3 +200,37 @@ def test_contiguous_clusters_and_multi_borough() -> None:
         ("R2", ("e",), ("Y",), False),
     ]
     assert clusters[0].total_count == 60
+
+
+def test_small_p_values_read_as_less_than() -> None:
+    row = place("W9", "Walworth", 900, 600, change_p_adjusted=0.00002)
+    crit = rule().criteria["rise"]
+    text = pr.explain(row, [crit], "rising", "Violence against the person", "ward", "London")
+    assert text == ("Violence against the person in Walworth rose from 600 to 900 (+50%), a "
+                    "significant rise (p < 0.001).")
+
+
+def test_none_and_places_picked_both_ways() -> None:
+    # W7: an intensifying hot spot in a deprived ward whose count fell significantly. The
+    # rule above picks it both ways, and each reason says so and states the fall.
+    frame = pd.concat([places(), pd.DataFrame([place(
+        "W7", "Walworth", 280, 474, change_p_adjusted=0.0004, deprivation_rank=5.0,
+        ehsa_category="intensifying hot spot")])], ignore_index=True)
+    out = pr.select_places(frame, rule(), measure_name="Violence against the person",
+                           area_name="London")
+    w7 = out[out["area_code"] == "W7"]
+    assert sorted(w7["direction"]) == ["falling", "rising"]
+    rising_reason = w7.loc[w7["direction"] == "rising", "explanation"].iloc[0]
+    assert rising_reason == (
+        "Violence against the person in Walworth fell from 474 to 280 (−41%), a significant "
+        "fall (p < 0.001); Walworth is an intensifying hot spot and among the 10% most "
+        "deprived wards in London. The rule also picks Walworth as falling: read the two "
+        "together.")
+    # With none = ["fall"], the rising selection leaves it out.
+    strict = rule(RULE.replace('all = ["deprived"]', 'all = ["deprived"]\nnone = ["fall"]'))
+    assert strict.rising is not None and strict.rising.none == ("fall",)
+    out = pr.select_places(frame, strict, measure_name="Violence against the person",
+                           area_name="London")
+    assert out.loc[out["area_code"] == "W7", "direction"].tolist() == ["falling"]
+    assert "unless violence against the person fell significantly" in strict.describe(
+        "Violence against the person", "London")

@@ -58,7 +58,7 @@ IntArray = npt.NDArray[np.int64]
 PERMUTATIONS = 999
 QUADRANT_LABELS: dict[int, str] = {1: "HH", 2: "LH", 3: "LL", 4: "HL"}
 """esda's quadrant numbers: 1 high-high, 2 low-high, 3 low-low, 4 high-low (value, lag)."""
-_CHUNK_ELEMENTS = 4_000_000  # sites x permutations x neighbours gathered at once (~32 MB)
+_CHUNK_ELEMENTS = 1_000_000  # sites x permutations x neighbours gathered at once (~8 MB)
 
 
 # --------------------------------------------------------------------------- permutations
@@ -510,8 +510,8 @@ class Moran:
         self.EI_sim = float(sim.sum() / permutations)
         self.seI_sim = float(sim.std())
         self.VI_sim = self.seI_sim ** 2
-        with np.errstate(divide="ignore", invalid="ignore"):
-            self.z_sim = (self.I - self.EI_sim) / self.seI_sim
+        self.z_sim = ((self.I - self.EI_sim) / self.seI_sim if self.seI_sim > 0
+                      else float("nan"))
         tail = stats.norm.sf if self.z_sim > 0 else stats.norm.cdf
         self.p_z_sim = float(tail(self.z_sim))
 

@@ -24,14 +24,18 @@ check the list. A rule names:
   - ``cluster``: ``quadrants`` (e.g. ["HH"]): a significant local Moran cluster;
 
 * ``[rising]`` and ``[falling]``: which criteria pick a place, as ``any = [...]`` (at least
-  one must hold; an empty list means no condition) and ``all = [...]`` (every one must
-  hold). "(A or B) and C" is ``any = ["A", "B"], all = ["C"]``.
+  one must hold; an empty list means no condition), ``all = [...]`` (every one must hold)
+  and ``none = [...]`` (none may hold). "(A or B) and C, unless D" is
+  ``any = ["A", "B"], all = ["C"], none = ["D"]``. A place picked both as rising and as
+  falling (a rule without ``none`` can do that) is listed under both, and each reason says
+  so.
 
 Every picked place gets an explanation made from its own numbers: what happened to the count
-("rose from 412 to 538 (+31%), a significant rise"), then each other criterion it met ("an
-intensifying hot spot", "among the 10% most deprived wards in London"). Picked places that
-touch (under the analysis's contiguity) form **clusters**; a cluster spanning more than one
-borough is a multi-borough cluster, to be funded and run together.
+and whether the change is significant at the rule's alpha, whether or not the rule asked
+("rose from 412 to 538 (+31%), a significant rise (p = 0.003)"), then each other criterion
+it met ("an intensifying hot spot", "among the 10% most deprived wards in London"). Picked
+places that touch (under the analysis's contiguity) form **clusters**; a cluster spanning more
+than one borough is a multi-borough cluster, to be funded and run together.
 """
 
 from __future__ import annotations
@@ -105,6 +109,7 @@ class Criterion:
 class Selection:
     any: tuple[str, ...]
     all: tuple[str, ...]
+    none: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -147,7 +152,11 @@ class PriorityRule:
                     measure_name, self.geography, area_name) for c in sel.any]))
             conds += [self.criteria[c].describe(measure_name, self.geography, area_name)
                       for c in sel.all]
-            parts.append(text + "; and ".join(conds) + ".")
+            unless = ""
+            if sel.none:
+                unless = "; unless " + _or_list([self.criteria[c].describe(
+                    measure_name, self.geography, area_name) for c in sel.none])
+            parts.append(text + "; and ".join(conds) + unless + ".")
         floors = []
         if self.min_population > 0:
             floors.append(f"fewer than {self.min_population:,.0f} residents")
@@ -285,11 +294,11 @@ def _selection(spec: Any, label: str, criteria: Mapping[str, Criterion],
     at = f"{where} [{label}]"
     if not isinstance(spec, Mapping):
         raise RuleError(f"{at}: must be a table with any = [...] and/or all = [...]")
-    bad = set(spec) - {"any", "all"}
+    bad = set(spec) - {"any", "all", "none"}
     if bad:
-        raise RuleError(f"{at}: unknown keys {sorted(bad)}; use any and all")
+        raise RuleError(f"{at}: unknown keys {sorted(bad)}; use any, all and none")
     out: dict[str, tuple[str, ...]] = {}
-    for key in ("any", "all"):
+    for key in ("any", "all", "none"):
         names = spec.get(key, [])
         if not isinstance(names, list) or not all(isinstance(n, str) for n in names):
             raise RuleError(f"{at}: {key} must be a list of criterion names")
@@ -300,7 +309,7 @@ def _selection(spec: Any, label: str, criteria: Mapping[str, Criterion],
         out[key] = tuple(names)
     if not out["any"] and not out["all"]:
         raise RuleError(f"{at}: name at least one criterion")
-    return Selection(out["any"], out["all"])
+    return Selection(out["any"], out["all"], out["none"])
 
 
 # --------------------------------------------------------------------------- evaluation
@@ -374,6 +383,8 @@ def select_places(
             pick &= np.any([met[n] for n in sel.any], axis=0)
         for n in sel.all:
             pick &= met[n]
+        for n in sel.none:
+            pick &= ~met[n]
         for i in (int(j) for j in np.flatnonzero(pick)):
             if reasons[i]:
                 continue
@@ -382,9 +393,17 @@ def select_places(
             row["direction"] = direction
             row["criteria_met"] = "; ".join(dict.fromkeys(used))
             row["explanation"] = explain(row, [rule.criteria[n] for n in dict.fromkeys(used)],
-                                         direction, measure_name, rule.geography, area_name)
+                                         direction, measure_name, rule.geography, area_name,
+                                         rule.alpha)
             row["excluded_reason"] = None
             rows.append(row)
+    both = ({r["area_code"] for r in rows if r["direction"] == "rising"}
+            & {r["area_code"] for r in rows if r["direction"] == "falling"})
+    for r in rows:
+        if r["area_code"] in both:
+            other = "falling" if r["direction"] == "rising" else "rising"
+            r["explanation"] += (f" The rule also picks {r['area_name']} as {other}: read the "
+                                 "two together.")
     for i, reason in enumerate(reasons):
         if reason:
             row = dict(records[i])
@@ -422,8 +441,11 @@ def _floor_reasons(places: pd.DataFrame, rule: PriorityRule) -> list[str | None]
 
 
 def explain(row: Mapping[str, Any], met: Sequence[Criterion], direction: str,
-            measure_name: str, geography: str, area_name: str) -> str:
-    """The plain-English reason a place was picked, built from its own numbers."""
+            measure_name: str, geography: str, area_name: str, alpha: float = 0.05) -> str:
+    """The plain-English reason a place was picked, built from its own numbers.
+
+    The count clause always says whether the change is significant: by the change criterion
+    the place met, if any, else by its FDR-adjusted p-value against ``alpha``."""
     name = str(row.get("area_name") or row.get("area_code"))
     cur, prev = _num(row.get("count")), _num(row.get("previous_count"))
     change = next((c for c in met if c.kind == "change"), None)
@@ -440,10 +462,16 @@ def explain(row: Mapping[str, Any], met: Sequence[Criterion], direction: str,
         if change is not None:
             q = _num(row.get("change_p_adjusted" if change.params.get("adjusted", True)
                              else "change_p"))
-            lead += (f", a significant {'rise' if direction == 'rising' else 'fall'}"
-                     + (f" (p = {_p(q)})" if q is not None else ""))
+            cut = float(change.params.get("alpha", alpha))
         else:
-            lead += ", not a significant change on its own"
+            q = _num(row.get("change_p_adjusted"))
+            cut = alpha
+        if q is None or cur == prev:
+            lead += ", no change test" if q is None else ""
+        elif q < cut:
+            lead += (f", a significant {'rise' if cur > prev else 'fall'} (p {_p_is(q)})")
+        else:
+            lead += f", not a significant change (p {_p_is(q)})"
     facts = [_fact(row, c, geography, area_name) for c in met if c.kind != "change"]
     facts = [f for f in facts if f]
     if not facts:
@@ -461,7 +489,7 @@ def _fact(row: Mapping[str, Any], c: Criterion, geography: str, area_name: str) 
     if c.kind == "trend":
         pv = _num(row.get("trend_p"))
         return (f"on a significant {c.params['direction']} trend over the whole series"
-                + (f" (Mann-Kendall p = {_p(pv)})" if pv is not None else ""))
+                + (f" (Mann-Kendall p {_p_is(pv)})" if pv is not None else ""))
     if c.kind == "deprivation":
         rank, n = _num(row.get("deprivation_rank")), _num(row.get("deprivation_n"))
         if rank is None or n is None or n <= 0:
@@ -546,10 +574,9 @@ def _num(v: Any) -> float | None:
     return f if math.isfinite(f) else None
 
 
-def _p(p: float | None) -> str:
-    if p is None:
-        return "n/a"
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
+def _p_is(p: float) -> str:
+    """"< 0.001" or "= 0.012": a p-value as it reads after "p"."""
+    return "< 0.001" if p < 0.001 else f"= {p:.3f}"
 
 
 def _pct(share: float) -> str:
