@@ -484,10 +484,18 @@ def restricted_analysis(svc: RecordsService, principal: Principal, *,
     prevalence overall and by year, age band and method; ACE counts and "four or more";
     co-occurrence of factors; agreement between first and second coders."""
     principal.require(Permission.REGISTER_ANALYSIS)
+    cases: list[CaseRecord] = []
+    codings: list[Coding] = []
     with svc.writing(principal, "register.analysis") as s:
-        cases, codings = _load(s, principal, synthetic)
-        svc.records.record(s, "register.analysis", "register", None,
-                           {"cases": len(cases), "synthetic": synthetic})
+        key = ("restricted_analysis", principal.borough_scope, synthetic, confidence,
+               *_register_state(s))
+        cached = svc.cache.get(key)
+        if cached is None:
+            cases, codings = _load(s, principal, synthetic)
+        svc.records.record(s, "register.analysis", "register", None, {
+            "cases": len(cases) if cached is None else cached[0], "synthetic": synthetic})
+    if cached is not None:
+        return {name: table.copy() for name, table in cached[1].items()}
     frame = prev.analysis_frame(cases, codings)
     out: dict[str, pd.DataFrame] = {
         "prevalence": prev.factor_prevalence(frame, FACTOR_CODES, (), confidence),
@@ -502,7 +510,10 @@ def restricted_analysis(svc: RecordsService, principal: Principal, *,
         out[f"prevalence_by_{by}"] = prev.factor_prevalence(frame, FACTOR_CODES, [by],
                                                             confidence)
         out[f"four_or_more_by_{by}"] = prev.four_or_more_prevalence(frame, [by], confidence)
-    return out
+    for stale in [k for k in svc.cache if k[0] == "restricted_analysis"]:
+        del svc.cache[stale]
+    svc.cache[key] = (len(cases), out)
+    return {name: table.copy() for name, table in out.items()}
 
 
 def _controlled_prevalence(table: pd.DataFrame, by: str | None, threshold: int, base: int

@@ -285,3 +285,24 @@ def test_synthetic_register_is_labelled_and_reproducible() -> None:
     assert {c.coding_round for c in codings} == {"first", "second", "consensus"}
     assert all(set(c.values) == set(FACTOR_CODES) for c in codings)
     assert dataclasses.is_dataclass(cases[0])
+
+
+def test_cached_aggregates_follow_every_change(svc: RecordsService) -> None:
+    reg.load_synthetic(svc, REVIEWER, 40, seed=8)
+    consensus = {c.reference for c in reg.synthetic_register(40, seed=8)[1]
+                 if c.coding_round == "consensus"}
+    reference = next(f"SYN-{i:04d}" for i in range(1, 41) if f"SYN-{i:04d}" not in consensus)
+    first = reg.restricted_analysis(svc, REVIEWER)["prevalence"].set_index("factor")
+    summary = reg.published_summary(svc, visitor())
+    assert reg.published_summary(svc, visitor()) == summary  # served from the cache
+    with svc.records.reading() as s:
+        case_id = s.scalar(select(Case.id).where(Case.reference == reference))
+        current = s.scalar(select(CaseCoding.factors).where(CaseCoding.case_id == case_id)
+                           .where(CaseCoding.coding_round == "first"))
+    assert case_id is not None and current is not None
+    flipped = {k: (None if v is None else not v) for k, v in current.items()}
+    reg.code_case(svc, REVIEWER, case_id, "first", flipped, "SYN-A")  # same count of codings
+    second = reg.restricted_analysis(svc, REVIEWER)["prevalence"].set_index("factor")
+    assert not first["present"].equals(second["present"])
+    reads = [e for e in _entries(svc) if e.action == "register.analysis"]
+    assert len(reads) == 2  # cached or not, every use is audited
