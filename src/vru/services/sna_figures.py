@@ -294,6 +294,12 @@ class CountSource:
         return np.array([m in wanted and (inc is None or inc not in wanted)
                          for m, inc in self.keys], dtype=bool)
 
+    @property
+    def last_month(self) -> int:
+        """The ordinal of the last month the data reach (December of a yearly file's last
+        year)."""
+        return int(self.periods.max()) + (11 if self.grain == "year" else 0)
+
     def period_span(self) -> str:
         if self.periods.size == 0:
             return "no periods"
@@ -357,16 +363,22 @@ def _cube(frame: pd.DataFrame, codes: Sequence[str]) -> tuple[
         dict[tuple[int, int], frozenset[str]]]:
     """Dense (area, period, key) counts from a long frame with columns area_code (None for
     rows in no area), month (ordinal), measure, included_in, count, import_id."""
-    periods = np.array(sorted(set(frame["month"].astype("int64").tolist())), dtype=np.int64)
-    inc = frame["included_in"].astype(object).where(frame["included_in"].notna(), None)
-    key_tuples = list(zip(frame["measure"].astype(str).tolist(), inc.tolist(), strict=True))
-    keys = sorted(set(key_tuples), key=lambda t: (t[0], t[1] or ""))
-    key_index = {k: i for i, k in enumerate(keys)}
-    area_index = {c: i for i, c in enumerate(codes)}
-    a = np.array([area_index.get(c, -1) if isinstance(c, str) else -1
-                  for c in frame["area_code"].tolist()], dtype=np.int64)
-    p = np.searchsorted(periods, frame["month"].to_numpy(dtype=np.int64))
-    k = np.array([key_index[t] for t in key_tuples], dtype=np.int64)
+    month = frame["month"].to_numpy(dtype=np.int64)
+    periods = np.unique(month)
+    inc = frame["included_in"].astype(object)
+    joined = (frame["measure"].astype(str) + "\x1f"
+              + inc.where(inc.notna(), "").astype(str)).to_numpy(dtype=object)
+    key_codes, key_strings = pd.factorize(joined)
+    parsed = [str(t).split("\x1f") for t in key_strings]
+    raw_keys = [(m, i or None) for m, i in parsed]
+    order = sorted(range(len(raw_keys)), key=lambda j: (raw_keys[j][0], raw_keys[j][1] or ""))
+    keys = [raw_keys[j] for j in order]
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[np.array(order, dtype=np.int64)] = np.arange(len(order))
+    k = rank[key_codes]
+    a = pd.Index(list(codes), dtype=object).get_indexer(
+        pd.Index(frame["area_code"].astype(object).to_numpy(), dtype=object)).astype(np.int64)
+    p = np.searchsorted(periods, month)
     n = frame["count"].to_numpy(dtype=np.float64)
     cube = np.zeros((len(codes), periods.size, len(keys)))
     inside = a >= 0
@@ -374,9 +386,13 @@ def _cube(frame: pd.DataFrame, codes: Sequence[str]) -> tuple[
     outside = np.zeros((periods.size, len(keys)))
     np.add.at(outside, (p[~inside], k[~inside]), n[~inside])
     pairs = pd.DataFrame({"p": p, "k": k, "i": frame["import_id"].astype(str).to_numpy()})
-    imports = {(_as_int(pk[0]), _as_int(pk[1])): frozenset(part["i"])
-               for pk, part in pairs.drop_duplicates().groupby(["p", "k"])}
-    return periods, keys, cube, outside, imports
+    pairs = pairs.drop_duplicates()
+    imports: dict[tuple[int, int], set[str]] = {}
+    for pi, ki, ii in zip(pairs["p"].tolist(), pairs["k"].tolist(), pairs["i"].tolist(),
+                          strict=True):
+        imports.setdefault((pi, ki), set()).add(ii)
+    return periods, keys, cube, outside, {pk: frozenset(v) for pk, v in imports.items()}
+
 
 
 # --------------------------------------------------------------------------- populations
@@ -395,7 +411,7 @@ class Population:
     note: str | None = None
 
     def coverage(self, codes: Iterable[str]) -> int:
-        return sum(1 for c in codes if c in self.values)
+        return len(set(codes) & self.values.keys())
 
     def base(self) -> PopulationBase:
         return PopulationBase(self.source, self.year)
@@ -405,11 +421,12 @@ def choose_population(candidates: Sequence[Population], codes: Sequence[str],
                       window: Window) -> Population | None:
     """The base covering most of ``codes``; among those, the one whose reference date is
     nearest the middle of ``window``; then the preferred kind (lower ``preference``)."""
-    usable = [c for c in candidates if c.coverage(codes) > 0]
+    covered = [(c.coverage(codes), c) for c in candidates]
+    usable = [(n, c) for n, c in covered if n > 0]
     if not usable:
         return None
-    return min(usable, key=lambda c: (-c.coverage(codes), abs(c.reference - window.midpoint),
-                                      c.preference))
+    return min(usable, key=lambda nc: (-nc[0], abs(nc[1].reference - window.midpoint),
+                                       nc[1].preference))[1]
 
 
 def _reference_time(source: str, year: int) -> float:
@@ -438,6 +455,7 @@ class SnaData:
         self._populations: dict[tuple[str, str], list[Population]] = {}
         self._import_files: dict[str, str] | None = None
         self._source_meta: dict[str, CountSource] = {}
+        self._area_code: str | None = None
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -467,6 +485,24 @@ class SnaData:
     @property
     def lads(self) -> list[str]:
         return list(self.area.lads)
+
+    @property
+    def area_code(self) -> str:
+        """The whole area's code: its region's (E12...) when the loaded lookups say the region
+        is exactly the area's LADs (London), else the area's key (``leicestershire``: the
+        East Midlands region is more than Leicester, Leicestershire and Rutland)."""
+        if self._area_code is None:
+            code = self.area.key
+            region = self.area.region
+            if region and self._has("area_links"):
+                rows = self._df("""
+                    SELECT DISTINCT child_code FROM area_links
+                    WHERE parent_code = $region AND child_level = 'lad'
+                      AND relation = 'within'""", {"region": region})
+                if set(rows["child_code"]) == set(self.lads):
+                    code = region
+            self._area_code = code
+        return self._area_code
 
     def lad_names(self) -> dict[str, str]:
         if self._lad_names is None:
@@ -562,13 +598,15 @@ class SnaData:
         if geography_level == "borough":
             code = frame["area_code"].astype(object)
             fill = code.isna() & frame["area_note"].isna()
-            code = code.where(~fill, frame["area_name"].map(lambda n: by_name.get(_norm(n))))
+            code = code.where(~fill, _map_unique(frame["area_name"],
+                                                 lambda n: by_name.get(_norm(n))))
             frame["area_code"] = code.where(code.isin(self.lads), None)
             frame.loc[frame["area_note"].notna(), "area_code"] = None
             in_area = frame["area_code"].notna()
             if not in_area.any():
                 return None
-            codes = [c for c in self.lads if c in set(frame.loc[in_area, "area_code"])]
+            present = set(frame.loc[in_area, "area_code"])
+            codes = [c for c in self.lads if c in present]
             area_names = [names[c] for c in codes]
             parents = list(codes)
             outside_label = ("offences the MPS recorded under units that are not boroughs "
@@ -588,9 +626,9 @@ class SnaData:
                     "Ward(s) " + ", ".join(wards) + " include the offences the MPS publishes "
                     "for them under a unit that is not a borough (Aviation Security, SO18): "
                     "they are offences in the ward (Heathrow airport).")
-            borough_of = frame["borough_name"].map(lambda n: by_name.get(_norm(n)))
-            lad = frame["area_code"].map(lambda c: ward_lad.get(c) if isinstance(c, str)
-                                         else None)
+            borough_of = _map_unique(frame["borough_name"], lambda n: by_name.get(_norm(n)))
+            lad = _map_unique(frame["area_code"],
+                              lambda c: ward_lad.get(c) if isinstance(c, str) else None)
             lad = lad.where(lad.notna(), borough_of)
             frame["lad"] = lad
             in_area = frame["area_code"].notna() & frame["lad"].isin(self.lads)
@@ -867,7 +905,7 @@ class SnaData:
         level = LEVEL_OF[geography]
         sources = self._usable_sources(measure, level, geography)
         if to is None:
-            to = _ym(int(max(s.periods.max() for s in sources if s.gives(measure))))
+            to = _ym(max(s.last_month for s in sources if s.gives(measure)))
         current, previous = windows(to, months)
         parts, notes = self._parts(measure, sources, current, previous, geography)
         return pd.concat(parts, ignore_index=True), current, previous, notes
@@ -915,8 +953,9 @@ class SnaData:
                 notes.append(f"No change is given for {who}: the previous period "
                              f"({previous.label()}) is not covered: {prev_gap}.")
             parts.append(pd.DataFrame({
-                "area_code": s.codes, "area_name": s.names, "parent_code": s.parents,
-                "count": count, "previous_count": prev, "_source": s.key,
+                "area_code": _objects(s.codes), "area_name": _objects(s.names),
+                "parent_code": _objects(s.parents), "count": count, "previous_count": prev,
+                "_source": _objects([s.key] * len(s.codes)),
             }))
             notes.extend(s.notes)
             outside = s.outside_total(measure, current)
@@ -946,7 +985,7 @@ class SnaData:
             notes.append(f"The region total leaves out {names} (see above).")
         prev = frame["previous_count"]
         row = pd.DataFrame({
-            "area_code": [self.area.region or self.area.key],
+            "area_code": [self.area_code],
             "area_name": [self.area.name], "parent_code": [None],
             "count": [float(frame["count"].sum())],
             "previous_count": [float(prev.sum()) if prev.notna().all() else np.nan],
@@ -1020,7 +1059,8 @@ class SnaData:
                 _fill_ranks(ranks, rows, count, person_years, rank_simulations, seed,
                             confidence)
         cols.update(ranks)
-        cols["source"] = np.array([self._source_words(k) for k in sources], dtype=object)
+        words = {k: self._source_words(k) for k in dict.fromkeys(sources.tolist())}
+        cols["source"] = np.array([words[k] for k in sources.tolist()], dtype=object)
         note = frame["_note"].fillna("") if "_note" in frame.columns else pd.Series([""] * n)
         cols["note"] = note.to_numpy(dtype=object)
         cols["population_base"] = np.full(
@@ -1028,7 +1068,12 @@ class SnaData:
         cols["population_year"] = np.full(
             n, population.year if population is not None else None, dtype=object)
         cols.update(meta_cols)
-        out = pd.DataFrame(cols)
+        # Text stays in object columns: pandas would otherwise convert every one to Arrow
+        # strings, which costs more than all the arithmetic for a table of 4,835 LSOAs.
+        out = pd.DataFrame({
+            c: (pd.Series(v, dtype=object, copy=False)
+                if isinstance(v, np.ndarray) and v.dtype == object else v)
+            for c, v in cols.items()})
         if population is not None and population.note:
             notes.append(population.note)
         if rank_simulations == 0 and geography != "region":
@@ -1198,7 +1243,7 @@ class SnaData:
                      .reset_index())
             if not have_previous:
                 frame["previous_count"] = np.nan
-            frame["area_code"] = self.area.region or self.area.key
+            frame["area_code"] = self.area_code
             frame["area_name"] = self.area.name
             frame["parent_code"] = None
             frame["_source"] = "homicide_victims"
@@ -1532,7 +1577,7 @@ class SnaData:
         if geography == "region":
             total = np.sum([v for _, _, v, _ in series], axis=0)
             keys = "+".join(sorted({k for *_, k in series}))
-            series = [(self.area.region or self.area.key, self.area.name, total, keys)]
+            series = [(self.area_code, self.area.name, total, keys)]
         index = pd.PeriodIndex([_period(m) for m in current.ordinals()], freq="M")
         holiday_share = self._holiday_share(current, notes)
         rows = []
@@ -1634,7 +1679,7 @@ class SnaData:
                 pos = {m: j for j, m in enumerate(per.tolist())}
                 total += np.array([values[pos[m]] for m in common])
             keys = "+".join(sorted({k for *_, k in series}))
-            series = [(self.area.region or self.area.key, self.area.name,
+            series = [(self.area_code, self.area.name,
                        np.array(common, dtype=np.int64), total, keys)]
         rows = []
         for code, name, per, values, key in series:
@@ -1857,6 +1902,22 @@ def _trend_row(months: npt.NDArray[np.int64], values: FloatArray, alpha: float,
         notes.append(f"regression: {exc}")
     row["trend_note"] = "; ".join(notes)
     return row
+
+
+def _objects(values: Sequence[Any]) -> pd.Series:
+    """A column of Python objects as they are (pandas would convert text to Arrow strings)."""
+    arr = np.empty(len(values), dtype=object)
+    arr[:] = list(values)
+    return pd.Series(arr, dtype=object, copy=False)
+
+
+def _map_unique(values: pd.Series, func: Any) -> pd.Series:
+    """``values.map(func)``, calling ``func`` once per distinct value."""
+    obj = values.astype(object)
+    uniques = pd.unique(obj.to_numpy())
+    table = {u: func(u) for u in uniques if u is not None and u == u}
+    mapped = obj.map(table).astype(object)
+    return mapped.where(mapped.notna(), None)
 
 
 def _as_int(value: object) -> int:

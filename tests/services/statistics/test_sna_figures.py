@@ -241,6 +241,8 @@ def test_leicestershire_violence_and_sexual_offences_by_lad(leicestershire: SnaD
     assert lads["population_base"].iloc[0].startswith("Census 2021 TS007")
     # 41,764 in the 12 months to October 2022 against 37,553 the year before (+11.2%)
     region = leicestershire.figures(VSO, "region", "2022-10")
+    # the whole area is not a region (the East Midlands is more), so it goes by its key
+    assert region["area_code"].iloc[0] == "leicestershire"
     assert region["count"].iloc[0] == lads["count"].sum() == 41_764
     assert region["previous_count"].iloc[0] == 37_553
 
@@ -314,3 +316,10 @@ def test_module_function_opens_and_closes_the_store(sna_store: EvidenceStore) ->
     df = figures(sna_store, "homicide", "region", "2025-12", 12)
     assert df["count"].iloc[0] > 50  # MPS borough homicides, 2025
     assert np.isnan(df["rank_by_count"].iloc[0])
+
+
+def test_without_to_the_period_ends_with_the_latest_month(london: SnaData) -> None:
+    lsoas = london.figures(VAP, "lsoa")  # yearly files: the last whole year, 2021
+    assert (lsoas["period_start"].iloc[0], lsoas["period_end"].iloc[0]) == (
+        "2021-01-01", "2021-12-31")
+    assert london.figures(VAP, "borough")["period_end"].iloc[0] == "2025-12-31"
