@@ -932,7 +932,9 @@ class SnaData:
         refusals: list[str] = []
         for s in sources:
             lads_of_source = sorted(set(s.parents))
-            who = ", ".join(self.lad_names().get(c, c) for c in lads_of_source)
+            who = (", ".join(self.lad_names().get(c, c) for c in lads_of_source)
+                   if len(lads_of_source) <= 3 else
+                   f"the {len(s.codes):,} areas of the {s.title} ({len(lads_of_source)} LADs)")
             if not s.gives(measure):
                 reason = (f"{s.title} cannot give {measure!r} (they can give: "
                           f"{', '.join(measures_given(s.measures_present))})")
