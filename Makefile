@@ -16,15 +16,22 @@ $(BIN)/vru: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $(BIN)/vru
 
-setup: $(BIN)/vru ## Create .venv and install vru with its pinned dependencies
+ASSETS := src/vru/interfaces/report/assets/manifest.json
 
-evidence: setup ## Set up, load the evidence for AREA (default london) and print its summary
+$(ASSETS): package.json package-lock.json scripts/build-assets.mjs
+	npm ci --no-audit --no-fund
+	node scripts/build-assets.mjs
+
+setup: $(BIN)/vru $(ASSETS) ## Create .venv, install vru and the report's pinned npm assets
+
+evidence: setup ## Set up, load AREA's evidence (default london) and write its report to out/AREA
 	@if [ -d "$(SHARED)" ]; then \
 	  $(BIN)/vru data fetch --area $(AREA) --mirror "$(SHARED)"; \
 	else \
 	  $(BIN)/vru data fetch --area $(AREA); \
 	fi
 	$(BIN)/vru evidence summary --area $(AREA)
+	$(BIN)/vru sna --area $(AREA) --edition both --no-fetch --out out/$(AREA)
 
 test: setup ## Run the test suite
 	$(BIN)/pytest

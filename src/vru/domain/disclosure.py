@@ -33,14 +33,26 @@ Two standard tools, both pure functions over pandas tables:
 Suppressed cells are written with the GSS symbol ``[c]`` ("confidential") by
 ``Suppressed.display``; the published note (``Suppressed.note``) says what was done without
 revealing any suppressed value.
+
+Published editions (the public Strategic Needs Assessment)
+-----------------------------------------------------------
+``DisclosureRules`` holds one edition's rules: the threshold (default 10), base-``n``
+rounding where configured, no rate for fewer than ``rate_min_events`` (10) events, and group
+(ethnicity) and homicide figures only at levels where every cell passes (``passing_level``).
+``protect`` applies them to one tidy table described by a ``TableSpec`` (its count columns,
+the groups of rows whose counts add up to a known total, the rates and the derived columns
+that would give a hidden count away), and ``check_published`` / ``scan_for_counts`` check
+what was written, from the published JSON itself, so a build fails when anything breaks a
+rule: a count under the threshold, a rate on too few events, a hidden cell that one known
+total gives away, a derived value beside a hidden count, an unrounded count.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Hashable, Iterable, Sequence
-from dataclasses import dataclass
-from typing import overload
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -342,3 +354,354 @@ def _complement(
     if total is not None and not flags[total]:
         return total
     return None
+
+
+# --------------------------------------------------------------------------- published editions
+
+#: The fewest events a published rate may rest on (a rate on fewer is too unstable to show,
+#: and with a known population it would give the count away).
+DEFAULT_RATE_MIN_EVENTS = 10
+#: Status column suffix: ``count_status`` says whether ``count`` is shown or hidden.
+STATUS_SUFFIX = "_status"
+SHOWN = ""
+HIDDEN = "suppressed"
+NOT_AVAILABLE = "not available"
+#: Keys that hold counts of events or people wherever they appear in published JSON.
+PUBLISHED_COUNT_KEYS: frozenset[str] = frozenset({
+    "count", "previous_count", "events", "events_near", "events_elsewhere", "victims",
+})
+
+
+@dataclass(frozen=True)
+class DisclosureRules:
+    """The disclosure rules of one published edition.
+
+    ``threshold``: counts from 1 to ``threshold - 1`` are hidden (0 too with
+    ``suppress_zeros``), with secondary suppression so no hidden count can be worked out from
+    a known total. ``round_base``: shown counts rounded to this base (None: not rounded).
+    ``rate_min_events``: no rate (or interval) is shown for fewer events than this.
+    """
+
+    threshold: int = DEFAULT_THRESHOLD
+    round_base: int | None = None
+    rate_min_events: int = DEFAULT_RATE_MIN_EVENTS
+    suppress_zeros: bool = False
+
+    def __post_init__(self) -> None:
+        if self.threshold < 1:
+            raise ValueError(f"threshold must be at least 1, got {self.threshold!r}")
+        if self.round_base is not None and self.round_base < 2:
+            raise ValueError(f"round_base must be 2 or more (or None), got {self.round_base!r}")
+        if self.rate_min_events < 1:
+            raise ValueError(f"rate_min_events must be at least 1, got {self.rate_min_events!r}")
+
+    def allows(self, value: float) -> bool:
+        """Whether a shown count may be published under these rules."""
+        if not math.isfinite(value) or value < 0:
+            return False
+        if value == 0:
+            return not self.suppress_zeros
+        if value < self.threshold:
+            return False
+        return self.round_base is None or float(value) % self.round_base == 0
+
+    def describe(self) -> list[str]:
+        """The rules in plain English, for the methods annex of a published report."""
+        low = 0 if self.suppress_zeros else 1
+        out = [
+            f"Any count from {low} to {self.threshold - 1} is not shown. It is replaced by "
+            f"{SUPPRESSED_SYMBOL}, so that no person can be picked out.",
+            "Where a hidden count could be worked out from a total (for example a borough "
+            "total minus the wards that are shown), at least one more count in that total "
+            f"is hidden too, also shown as {SUPPRESSED_SYMBOL}. This is called secondary "
+            "suppression.",
+            f"No rate is shown for a place with fewer than {self.rate_min_events} events. "
+            "A rate on so few events changes a lot by chance.",
+            "Figures by ethnic group, and homicide figures, are only shown for the largest "
+            "areas, and only where every figure passes these rules.",
+        ]
+        if self.round_base is not None:
+            out.append(f"Counts are rounded to the nearest {self.round_base}, so totals may "
+                       "not equal the sum of their parts. Rates use the rounded counts, and "
+                       "changes and intervals are not shown.")
+        return out
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"threshold": self.threshold, "round_base": self.round_base,
+                "rate_min_events": self.rate_min_events,
+                "suppress_zeros": self.suppress_zeros}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> DisclosureRules:
+        base = data.get("round_base")
+        return cls(int(data.get("threshold", DEFAULT_THRESHOLD)),
+                   None if base is None else int(base),
+                   int(data.get("rate_min_events", DEFAULT_RATE_MIN_EVENTS)),
+                   bool(data.get("suppress_zeros", False)))
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    """How one tidy published table is protected.
+
+    ``count_columns``: the counts. ``line_groups``: each is a tuple of columns; the rows that
+    share their values add up (in each count column) to a total the reader may know (``()``:
+    the whole column; ``("measure", "parent_code")``: the wards of a borough, per measure).
+    ``across``: each row's count columns add up to a known total (this period and the last
+    make a known two-period total). ``rate_columns``: a rate (or interval bound) and the count
+    column it rests on. ``derived_columns``: values that would give a hidden count away
+    (changes, ranks, p-values): blanked in every row where a count is hidden.
+    """
+
+    count_columns: tuple[str, ...]
+    line_groups: tuple[tuple[str, ...], ...] = ((),)
+    across: bool = False
+    rate_columns: Mapping[str, str] = field(default_factory=dict)
+    derived_columns: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if not self.count_columns:
+            raise ValueError("a protected table needs at least one count column")
+        object.__setattr__(self, "count_columns", tuple(self.count_columns))
+        object.__setattr__(self, "line_groups", tuple(tuple(g) for g in self.line_groups))
+        object.__setattr__(self, "derived_columns", tuple(self.derived_columns))
+        object.__setattr__(self, "rate_columns", dict(self.rate_columns))
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"count_columns": list(self.count_columns),
+                "line_groups": [list(g) for g in self.line_groups], "across": self.across,
+                "rate_columns": dict(self.rate_columns),
+                "derived_columns": list(self.derived_columns)}
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> TableSpec:
+        return cls(tuple(data["count_columns"]),
+                   tuple(tuple(g) for g in data.get("line_groups", [[]])),
+                   bool(data.get("across", False)), dict(data.get("rate_columns", {})),
+                   tuple(data.get("derived_columns", ())))
+
+
+@dataclass(frozen=True)
+class Protected:
+    """A table after ``protect``: hidden counts are NaN and each count column has a
+    ``<column>_status`` column (``""`` shown, ``"suppressed"``, ``"not available"``)."""
+
+    table: pd.DataFrame
+    spec: TableSpec
+    rules: DisclosureRules
+    n_primary: int
+    n_secondary: int
+
+    @property
+    def note(self) -> str:
+        """What was done, in plain words, never stating a hidden value."""
+        parts = []
+        if self.n_primary or self.n_secondary:
+            parts.append(f"Counts under {self.rules.threshold} are not shown "
+                         f"({SUPPRESSED_SYMBOL}) to protect the people they describe")
+            if self.n_secondary:
+                parts[-1] += ("; some further counts are hidden so that hidden counts "
+                              "cannot be worked out from totals")
+        if self.spec.rate_columns:
+            parts.append(f"Rates are not shown for fewer than {self.rules.rate_min_events} "
+                         "events")
+        if self.rules.round_base is not None:
+            parts.append(f"Counts are rounded to the nearest {self.rules.round_base}")
+        return ". ".join(parts) + ("." if parts else "")
+
+
+def _table_lines(table: pd.DataFrame, spec: TableSpec) -> list[list[Cell]]:
+    lines: list[list[Cell]] = []
+    for group in spec.line_groups:
+        for col in spec.count_columns:
+            lines += lines_within(table, list(group), col)
+    if spec.across and len(spec.count_columns) > 1:
+        lines += [[(r, c) for c in spec.count_columns] for r in table.index]
+    return [line for line in lines if len(line) > 1]
+
+
+def protect(table: pd.DataFrame, spec: TableSpec,
+            rules: DisclosureRules | None = None) -> Protected:
+    """``table`` (tidy, one row per cell of its count columns) made safe to publish.
+
+    1. Primary and secondary suppression of the count columns over the lines ``spec``
+       names (``suppress``); a missing count (NaN, "not available") is treated as a known
+       zero, so it never makes a line safe.
+    2. Derived columns blanked in every row where a count is hidden.
+    3. Rates and intervals blanked where their count is hidden, missing or under
+       ``rate_min_events``.
+    4. With ``round_base``: shown counts rounded, rates recomputed from the rounded counts
+       (scaled), derived columns blanked (a change or p-value from exact counts would undo
+       the rounding).
+    """
+    rules = rules or DisclosureRules()
+    missing = [c for c in [*spec.count_columns, *spec.rate_columns,
+                           *spec.rate_columns.values(), *spec.derived_columns,
+                           *(g for grp in spec.line_groups for g in grp)]
+               if c not in table.columns]
+    if missing:
+        raise KeyError(f"columns not in the table: {', '.join(dict.fromkeys(missing))}")
+    base = table.reset_index(drop=True)
+    work = base.copy()
+    available: dict[str, pd.Series] = {}
+    for col in spec.count_columns:
+        numeric = pd.to_numeric(base[col], errors="coerce").astype("float64")
+        available[col] = numeric.notna()
+        work[col] = numeric.fillna(0.0)
+    if len(work):
+        sup = suppress(work, list(spec.count_columns), rules.threshold, margins_known=False,
+                       lines=_table_lines(work, spec), suppress_zeros=rules.suppress_zeros)
+        hidden = {c: sup.mask[c].to_numpy(dtype=bool) for c in spec.count_columns}
+        n_primary, n_secondary = sup.n_primary, sup.n_secondary
+    else:
+        hidden = {c: np.zeros(0, dtype=bool) for c in spec.count_columns}
+        n_primary = n_secondary = 0
+    out = base.copy()
+    true_counts = {c: work[c].to_numpy(dtype=np.float64) for c in spec.count_columns}
+    any_hidden = np.zeros(len(out), dtype=bool)
+    for col in spec.count_columns:
+        avail = available[col].to_numpy(dtype=bool)
+        status = np.where(hidden[col], HIDDEN, np.where(avail, SHOWN, NOT_AVAILABLE))
+        values = np.where(hidden[col] | ~avail, np.nan, true_counts[col])
+        if rules.round_base is not None:
+            values = _round_array(values, rules.round_base)
+        out[col] = values
+        out[col + STATUS_SUFFIX] = status.astype(object)
+        any_hidden |= hidden[col]
+    for col in spec.derived_columns:
+        out[col] = out[col].mask(pd.Series(any_hidden | (rules.round_base is not None),
+                                           index=out.index))
+    for rate_col, count_col in spec.rate_columns.items():
+        c = true_counts[count_col]
+        blank = hidden[count_col] | ~available[count_col].to_numpy(dtype=bool) | (
+            c < rules.rate_min_events)
+        rate = pd.to_numeric(out[rate_col], errors="coerce").astype("float64")
+        if rules.round_base is not None:
+            shown = out[count_col].to_numpy(dtype=np.float64)
+            with np.errstate(divide="ignore", invalid="ignore"):
+                scale = np.where(c > 0, shown / np.where(c > 0, c, 1.0), np.nan)
+            rate = rate * scale
+        out[rate_col] = rate.mask(pd.Series(blank, index=out.index))
+    return Protected(out, spec, rules, n_primary, n_secondary)
+
+
+def passing_level(levels: Sequence[tuple[str, pd.DataFrame]], count_column: str = "count",
+                  rules: DisclosureRules | None = None) -> str | None:
+    """The first of ``levels`` (finest first: ``[("borough", t1), ("region", t2)]``) at which
+    every count passes the rules unprotected (0, or at least the threshold), so a group or
+    homicide table can be published whole; None if none does."""
+    rules = rules or DisclosureRules()
+    for name, table in levels:
+        values = pd.to_numeric(table[count_column], errors="coerce").dropna().to_numpy()
+        if len(values) == 0:
+            continue
+        ok = (values >= rules.threshold) | ((values == 0) & (not rules.suppress_zeros))
+        if bool(np.all(ok)):
+            return name
+    return None
+
+
+# --------------------------------------------------------------------------- checks
+
+
+def _is_number(v: object) -> bool:
+    return isinstance(v, (int, float, np.integer, np.floating)) and not isinstance(v, bool)
+
+
+def _as_float(v: object) -> float:
+    return float(v) if _is_number(v) else float("nan")  # type: ignore[arg-type]
+
+
+def _present(v: object) -> bool:
+    return v is not None and not (_is_number(v) and not math.isfinite(float(v)))  # type: ignore[arg-type]
+
+
+def check_published(name: str, rows: Sequence[Mapping[str, Any]],
+                    spec: TableSpec | Mapping[str, Any],
+                    rules: DisclosureRules | None = None) -> list[str]:
+    """Every way the published ``rows`` of table ``name`` break the rules (empty if none).
+
+    Works from what was written (records as in ``figures.json``), not from what the code
+    meant to write: shown counts under the threshold or not rounded, a hidden count with a
+    value, a line (known total) with exactly one hidden count, a rate beside a hidden count
+    or on too few events, a derived value beside a hidden count."""
+    rules = rules or DisclosureRules()
+    spec = spec if isinstance(spec, TableSpec) else TableSpec.from_dict(spec)
+    problems: list[str] = []
+
+    def hidden(row: Mapping[str, Any], col: str) -> bool:
+        return row.get(col + STATUS_SUFFIX) == HIDDEN
+
+    for i, row in enumerate(rows):
+        for col in spec.count_columns:
+            v = row.get(col)
+            if hidden(row, col):
+                if _present(v):
+                    problems.append(f"{name} row {i}: {col} is marked hidden but has a value")
+            elif _present(v) and (not _is_number(v) or not rules.allows(_as_float(v))):
+                problems.append(f"{name} row {i}: {col} = {v!r} may not be published "
+                                f"(threshold {rules.threshold}"
+                                + (f", base {rules.round_base}" if rules.round_base else "")
+                                + ")")
+        any_hidden = any(hidden(row, c) for c in spec.count_columns)
+        for col in spec.derived_columns:
+            if (any_hidden or rules.round_base is not None) and _present(row.get(col)):
+                problems.append(f"{name} row {i}: {col} is shown beside a hidden count"
+                                if any_hidden else
+                                f"{name} row {i}: {col} is shown though counts are rounded")
+        for rate_col, count_col in spec.rate_columns.items():
+            if not _present(row.get(rate_col)):
+                continue
+            c = row.get(count_col)
+            if hidden(row, count_col) or not _present(c) or (
+                    _is_number(c) and _as_float(c) < rules.rate_min_events):
+                problems.append(f"{name} row {i}: {rate_col} is shown for a hidden count or "
+                                f"fewer than {rules.rate_min_events} events")
+    frame = pd.DataFrame(list(rows))
+    if len(frame):
+        for group in spec.line_groups:
+            if any(g not in frame.columns for g in group):
+                problems.append(f"{name}: line columns {list(group)} are missing")
+                continue
+            parts = [frame] if not group else [p for _, p in frame.groupby(
+                list(group), sort=False, dropna=False)]
+            for part in parts:
+                for col in spec.count_columns:
+                    status = part.get(col + STATUS_SUFFIX)
+                    if status is None or len(part) < 2:
+                        continue
+                    if int((status == HIDDEN).sum()) == 1:
+                        key = ", ".join(f"{g}={part[g].iloc[0]}" for g in group) or "all rows"
+                        problems.append(f"{name}: {col} over {key} has exactly one hidden "
+                                        "count, which its total would give away")
+        if spec.across and len(spec.count_columns) > 1:
+            for i, row in enumerate(rows):
+                n = sum(hidden(row, c) for c in spec.count_columns)
+                if n == 1:
+                    problems.append(f"{name} row {i}: one of its counts is hidden and the "
+                                    "other would give it away through their sum")
+    return problems
+
+
+def scan_for_counts(obj: Any, rules: DisclosureRules | None = None, where: str = "",
+                    keys: Iterable[str] = PUBLISHED_COUNT_KEYS) -> list[str]:
+    """Walk any published JSON (embedded data, map properties, chart data, CSV rows) and
+    report every count under a count key that the rules do not allow."""
+    rules = rules or DisclosureRules()
+    wanted = frozenset(keys)
+    problems: list[str] = []
+    stack: list[tuple[Any, str]] = [(obj, where or "$")]
+    while stack:
+        node, path = stack.pop()
+        if isinstance(node, Mapping):
+            for k, v in node.items():
+                if str(k) in wanted and _is_number(v) and math.isfinite(float(v)):
+                    if not rules.allows(float(v)):
+                        problems.append(f"{path}.{k} = {v!r} may not be published")
+                elif isinstance(v, (Mapping, list, tuple)):
+                    stack.append((v, f"{path}.{k}"))
+        elif isinstance(node, (list, tuple)):
+            for i, v in enumerate(node):
+                if isinstance(v, (Mapping, list, tuple)):
+                    stack.append((v, f"{path}[{i}]"))
+    return problems
