@@ -548,8 +548,13 @@ def protect(table: pd.DataFrame, spec: TableSpec,
         numeric = pd.to_numeric(base[col], errors="coerce").astype("float64")
         available[col] = numeric.notna()
         work[col] = numeric.fillna(0.0)
+    threshold = rules.threshold
+    if rules.round_base is not None:  # a shown count must not round to under the threshold
+        while float(_round_array(np.array([float(threshold)]), rules.round_base)[0]) \
+                < rules.threshold:
+            threshold += 1
     if len(work):
-        sup = suppress(work, list(spec.count_columns), rules.threshold, margins_known=False,
+        sup = suppress(work, list(spec.count_columns), threshold, margins_known=False,
                        lines=_table_lines(work, spec), suppress_zeros=rules.suppress_zeros)
         hidden = {c: sup.mask[c].to_numpy(dtype=bool) for c in spec.count_columns}
         n_primary, n_secondary = sup.n_primary, sup.n_secondary

@@ -634,6 +634,8 @@ class _Builder:
             meta=meta))
         sec.tables.append(key)
         geom = self.geometry(geography)
+        if geom is not None and not geom["area_code"].isin(set(frame["area_code"])).any():
+            geom = None
         if geom is not None:
             self.maps[f"{geography}_rate"] = ReportMap(
                 f"{geography}_rate", f"Rate per 100,000 residents a year, by "
@@ -680,6 +682,9 @@ class _Builder:
             lsoa_lad = self.data.lsoa_lad() if level == "lsoa" else None
             if lsoa_lad is not None:
                 g = g[g["code"].isin(set(lsoa_lad["lsoa_code"]))]
+        if g.empty:
+            self.geometry_cache[geography] = None
+            return None
         out = _simplified(g.rename(columns={"code": "area_code", "name": "area_name"}),
                           SIMPLIFY_METRES[geography])
         self.geometry_cache[geography] = out

@@ -105,7 +105,8 @@
           l.bindTooltip(f.properties.area_name + ": " + shown, { sticky: true });
         }
       }).addTo(map);
-      map.fitBounds(layer.getBounds());
+      var bounds = layer.getBounds();
+      if (bounds.isValid()) { map.fitBounds(bounds); } else { map.setView([52.5, -1.5], 6); }
       var legend = document.getElementById(el.id + "-legend");
       if (legend) {
         var items = [];
