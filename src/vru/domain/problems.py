@@ -43,6 +43,11 @@ class InputError(Exception):
         self.total = len(self.problems) if total is None else total
         super().__init__(self.summary())
 
+    def __reduce__(self) -> tuple[type[InputError], tuple[list[Problem], int]]:
+        # Pickle by the constructor's arguments (the default would pass only the message),
+        # so a refusal crosses a process boundary intact.
+        return (type(self), (self.problems, self.total))
+
     def summary(self, limit: int = 10) -> str:
         head = self.problems[0].file if self.problems else "input"
         lines = [f"{head}: refused, {self.total} problem(s); nothing was imported."]

@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any, cast
 
 import duckdb
+import numpy as np
+import numpy.typing as npt
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from vru.domain.problems import Problem
 
@@ -30,13 +34,93 @@ class Check:
 
 def with_source_row(table: pa.Table) -> pa.Table:
     """Add ``source_row``: the spreadsheet row of each record (header is row 1)."""
-    return table.append_column("source_row", pa.array(range(2, table.num_rows + 2), pa.int64()))
+    return table.append_column("source_row", source_rows(table.num_rows))
+
+
+def source_rows(n: int) -> pa.Array:
+    """Spreadsheet rows 2 .. n + 1 (the header is row 1), as int64."""
+    return pa.array(np.arange(2, n + 2, dtype=np.int64))
+
+
+def any_bad(checks: Sequence[Check]) -> str:
+    """SQL that is TRUE for a row any of ``checks`` finds bad (NULL counts as bad, as in
+    ``run_checks``)."""
+    if not checks:
+        return "FALSE"
+    return "(" + " OR ".join(f"coalesce(({c.bad_when}), TRUE)" for c in checks) + ")"
+
+
+def _string_chunks(column: pa.ChunkedArray | pa.Array) -> list[pa.Array]:
+    return list(column.chunks) if isinstance(column, pa.ChunkedArray) else [column]
+
+
+def may_need_trim(column: pa.ChunkedArray | pa.Array) -> bool:
+    """False when SQL ``trim`` would change no value of a text column, so ``trim(x)`` can
+    be read as plain ``x``.
+
+    DuckDB's ``trim`` removes the space and the Unicode space separators (category Zs, all
+    outside ASCII) from both ends. A value starting or ending with neither a space nor a
+    non-ASCII byte is therefore unchanged by it; this looks only at first and last bytes,
+    straight from the Arrow buffers, which costs far less than trimming.
+    """
+    for chunk in _string_chunks(column):
+        n = len(chunk)
+        if n == 0:
+            continue
+        if chunk.null_count or not (pa.types.is_string(chunk.type)
+                                    or pa.types.is_large_string(chunk.type)):
+            return True  # not a text column as csvfile reads them: assume it does
+        bufs = chunk.buffers()
+        width = np.int64 if pa.types.is_large_string(chunk.type) else np.int32
+        offsets = cast("npt.NDArray[np.signedinteger[Any]]", np.frombuffer(
+            bufs[1], dtype=width)[chunk.offset : chunk.offset + n + 1])
+        if bufs[2] is None or offsets[-1] == offsets[0]:
+            continue  # every value is empty
+        data = np.frombuffer(bufs[2], dtype=np.uint8)
+        # The first and last byte of each value. For an empty value these are bytes of its
+        # neighbours (or, clipped, of the buffer's ends): that can only say "may need"
+        # where it does not, never the other way, so it is safe and saves a mask.
+        first = data.take(offsets[:-1], mode="clip")
+        last = data.take(offsets[1:] - 1, mode="clip")
+        if ((first == 0x20) | (last == 0x20)).any() or (np.maximum(first, last) >= 0x80).any():
+            return True
+    return False
+
+
+def null_if_empty(column: pa.ChunkedArray | pa.Array) -> pa.ChunkedArray:
+    """SQL ``nullif(x, '')`` for a text column with no nulls: the same values, with each
+    empty string made null. Only the validity bitmap is new; values are not copied."""
+    out = []
+    for chunk in _string_chunks(column):
+        if chunk.null_count or not pa.types.is_string(chunk.type):
+            out.append(pc.if_else(pc.equal(chunk, ""), pa.scalar(None, chunk.type), chunk))
+            continue
+        n = len(chunk)
+        bufs = chunk.buffers()
+        offsets = np.frombuffer(bufs[1], dtype=np.int32)[chunk.offset : chunk.offset + n + 1]
+        full = offsets[1:] > offsets[:-1]
+        empties = n - int(np.count_nonzero(full))
+        if empties == 0:
+            out.append(chunk)
+            continue
+        validity = pa.py_buffer(np.packbits(full, bitorder="little"))
+        data = bufs[2] if bufs[2] is not None else pa.py_buffer(b"")
+        out.append(pa.Array.from_buffers(pa.string(), n, [validity, pa.py_buffer(offsets), data],
+                                         null_count=empties))
+    return pa.chunked_array(out, pa.string())
 
 
 def run_checks(con: duckdb.DuckDBPyConnection, relation: str, file: str,
                checks: Sequence[Check]) -> list[Problem]:
-    """Every (row, check) that fails, in row order."""
+    """Every (row, check) that fails, in row order.
+
+    One pass first asks whether any row fails any check; only then is each check run on
+    its own, to say which rows fail which. A good file is checked in that one pass."""
     if not checks:
+        return []
+    [(found,)] = con.execute(
+        f"SELECT count(*) FROM {relation} WHERE {any_bad(checks)}").fetchall()
+    if not found:
         return []
     parts = []
     for i, c in enumerate(checks):
@@ -50,6 +134,29 @@ def run_checks(con: duckdb.DuckDBPyConnection, relation: str, file: str,
         Problem(file, int(r), checks[k].column, v, checks[k].message, checks[k].action)
         for r, k, v in rows
     ]
+
+
+def run_checks_by_file(con: duckdb.DuckDBPyConnection, relation: str, files: Sequence[str],
+                       checks: Sequence[Check]) -> dict[int, list[Problem]]:
+    """``run_checks`` over rows of several files at once: ``relation`` has a ``file_no``
+    column indexing ``files`` (their names). Each file's problems are what ``run_checks``
+    gives over its rows alone, in the same order."""
+    if not checks:
+        return {}
+    parts = []
+    for i, c in enumerate(checks):
+        col = c.column.replace('"', '""')
+        parts.append(
+            f'SELECT file_no, source_row, {i} AS check_no, CAST("{col}" AS VARCHAR) AS value '
+            f"FROM {relation} WHERE coalesce(({c.bad_when}), TRUE)"
+        )
+    rows = con.execute(" UNION ALL ".join(parts)
+                       + " ORDER BY file_no, source_row, check_no").fetchall()
+    out: dict[int, list[Problem]] = {}
+    for f, r, k, v in rows:
+        out.setdefault(int(f), []).append(
+            Problem(files[f], int(r), checks[k].column, v, checks[k].message, checks[k].action))
+    return out
 
 
 def month_check(column: str) -> Check:

@@ -22,7 +22,7 @@ import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -64,6 +64,30 @@ CREATE TABLE IF NOT EXISTS rejected_rows (
     action     VARCHAR NOT NULL
 );
 """
+
+
+# How the big datasets are laid out in Parquet (every column keeps its type and values;
+# only the encoding on disk differs). Columns whose values are nearly all different (random
+# ids, coordinates, row numbers) are not dictionary-encoded: the dictionary would only be
+# built to be given up. Minimum and maximum statistics, which cost as much to gather as
+# the rest of a text column's encoding, are kept only where they let a query skip a file:
+# month, force, place (coordinates, LSOA) and row and import ids.
+_DISTINCT_COLUMNS: dict[str, frozenset[str]] = {
+    "street_crime": frozenset({"crime_id", "longitude", "latitude", "source_row"}),
+}
+_STATISTICS: dict[str, frozenset[str]] = {
+    "street_crime": frozenset({"month", "force", "longitude", "latitude", "lsoa_code",
+                               "source_row", "import_id"}),
+}
+
+
+def _write_options(dataset: str, table: pa.Table) -> dict[str, Any]:
+    distinct = _DISTINCT_COLUMNS.get(dataset)
+    if not distinct:
+        return {}
+    stats = _STATISTICS.get(dataset, frozenset(table.column_names))
+    return {"use_dictionary": [c for c in table.column_names if c not in distinct],
+            "write_statistics": [c for c in table.column_names if c in stats]}
 
 
 @dataclass(frozen=True)
@@ -244,10 +268,10 @@ class EvidenceStore:
         staged: list[tuple[str, Path, Path, int]] = []
         try:
             for dataset, table in tables.items():
-                ids = pa.array([record.import_id] * table.num_rows, pa.string())
+                ids = pa.repeat(pa.scalar(record.import_id, pa.string()), table.num_rows)
                 table = table.append_column("import_id", ids)
                 tmp = self.staging_dir / f"{dataset}-{record.import_id}.parquet"
-                pq.write_table(table, tmp, compression="zstd")
+                pq.write_table(table, tmp, compression="zstd", **_write_options(dataset, table))
                 with open(tmp, "rb") as fh:
                     os.fsync(fh.fileno())
                 final = self.tables_dir / dataset / f"{record.import_id}.parquet"
@@ -295,32 +319,94 @@ class EvidenceStore:
         rejected: Sequence[Problem],
         _crash_at: str | None,
     ) -> None:
-        record = staged.record
         con.execute("BEGIN TRANSACTION")
         try:
-            con.execute(
-                "INSERT INTO imports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                [record.import_id, record.format, record.file_name, record.source,
-                 record.sha256, record.size_bytes, record.rows_read,
-                 record.rows_stored, record.rows_rejected, record.period_start,
-                 record.period_end, json.dumps(dict(record.meta), default=str),
-                 datetime.now(UTC).replace(tzinfo=None), _version()],
-            )
-            for dataset, _tmp, final, rows in staged.files:
-                con.execute("INSERT INTO import_files VALUES (?,?,?,?)",
-                            [record.import_id, dataset,
-                             str(final.relative_to(self.root)), rows])
-            if rejected:
-                con.executemany(
-                    "INSERT INTO rejected_rows VALUES (?,?,?,?,?,?)",
-                    [[record.import_id, p.row, p.column, p.value, p.message, p.action]
-                     for p in rejected],
-                )
+            self._insert(con, staged, rejected)
             _maybe_crash(_crash_at, "inserted")
             con.execute("COMMIT")
         except BaseException:
             con.execute("ROLLBACK")
             raise
+
+    def _insert(self, con: duckdb.DuckDBPyConnection, staged: StagedImport,
+                rejected: Sequence[Problem]) -> None:
+        """The catalogue rows of one import (inside the caller's transaction)."""
+        record = staged.record
+        con.execute(
+            "INSERT INTO imports VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+            [record.import_id, record.format, record.file_name, record.source,
+             record.sha256, record.size_bytes, record.rows_read,
+             record.rows_stored, record.rows_rejected, record.period_start,
+             record.period_end, json.dumps(dict(record.meta), default=str),
+             datetime.now(UTC).replace(tzinfo=None), _version()],
+        )
+        for dataset, _tmp, final, rows in staged.files:
+            con.execute("INSERT INTO import_files VALUES (?,?,?,?)",
+                        [record.import_id, dataset, str(final.relative_to(self.root)), rows])
+        if rejected:
+            con.executemany(
+                "INSERT INTO rejected_rows VALUES (?,?,?,?,?,?)",
+                [[record.import_id, p.row, p.column, p.value, p.message, p.action]
+                 for p in rejected],
+            )
+
+
+    def _insert_many(self, con: duckdb.DuckDBPyConnection,
+                     imports: Sequence[tuple[StagedImport, Sequence[Problem]]]) -> None:
+        """``_insert`` of many imports, one statement per catalogue table (inside the
+        caller's transaction). Their ``imported_at`` times are a microsecond apart, in the
+        order given, so that import order stays the order the imports were made in."""
+        now = datetime.now(UTC).replace(tzinfo=None)
+        version = _version()
+        records = [staged.record for staged, _rejected in imports]
+        rows = {
+            "imports": pa.table({
+                "import_id": [r.import_id for r in records],
+                "format": [r.format for r in records],
+                "file_name": [r.file_name for r in records],
+                "source": [r.source for r in records],
+                "sha256": [r.sha256 for r in records],
+                "size_bytes": pa.array([r.size_bytes for r in records], pa.int64()),
+                "rows_read": pa.array([r.rows_read for r in records], pa.int64()),
+                "rows_stored": pa.array([r.rows_stored for r in records], pa.int64()),
+                "rows_rejected": pa.array([r.rows_rejected for r in records], pa.int64()),
+                "period_start": pa.array([r.period_start for r in records], pa.string()),
+                "period_end": pa.array([r.period_end for r in records], pa.string()),
+                "meta": [json.dumps(dict(r.meta), default=str) for r in records],
+                "imported_at": pa.array([now + timedelta(microseconds=i)
+                                         for i in range(len(records))], pa.timestamp("us")),
+                "vru_version": [version] * len(records),
+            }),
+            "import_files": pa.table({
+                "import_id": pa.array([s.record.import_id for s, _ in imports
+                                       for _f in s.files], pa.string()),
+                "dataset": pa.array([d for s, _ in imports for d, _t, _f, _r in s.files],
+                                    pa.string()),
+                "path": pa.array([str(f.relative_to(self.root)) for s, _ in imports
+                                  for _d, _t, f, _r in s.files], pa.string()),
+                "rows": pa.array([r for s, _ in imports for _d, _t, _f, r in s.files],
+                                 pa.int64()),
+            }),
+            "rejected_rows": pa.table({
+                "import_id": pa.array([s.record.import_id for s, rej in imports for _p in rej],
+                                      pa.string()),
+                "row": pa.array([p.row for _s, rej in imports for p in rej], pa.int64()),
+                "col": pa.array([p.column for _s, rej in imports for p in rej], pa.string()),
+                "value": pa.array([p.value for _s, rej in imports for p in rej], pa.string()),
+                "reason": pa.array([p.message for _s, rej in imports for p in rej],
+                                   pa.string()),
+                "action": pa.array([p.action for _s, rej in imports for p in rej],
+                                   pa.string()),
+            }),
+        }
+        for table, new in rows.items():
+            if not new.num_rows:
+                continue
+            con.register("new_rows", new)
+            try:
+                con.execute(f"INSERT INTO {table} SELECT * FROM new_rows")
+            finally:
+                con.unregister("new_rows")
 
 
 @dataclass(frozen=True)
@@ -365,6 +451,71 @@ class ImportBatch:
         failure its files are removed and the catalogue is as it was."""
         self.store._move_and_record(staged, rejected, self._con)
         return staged.record.import_id
+
+    def commit_staged_many(
+        self,
+        imports: Sequence[tuple[StagedImport, Sequence[Problem]]],
+        *,
+        _crash_at: str | None = None,
+    ) -> list[str | Exception]:
+        """Move staged imports into place and record them all in one transaction: one
+        import id per import, in order (or, for an import that could not be committed, the
+        exception).
+
+        Each import stays whole or absent: they are recorded together, so a crash before
+        the commit leaves none of them (their moved files are unlisted, and removed by the
+        next write), and after it all of them, each complete. Recording many imports in one
+        transaction costs about as much as recording one. If the transaction fails, it is
+        rolled back, the files go back to staging, and each import is committed on its own
+        (``commit_staged``), so one that cannot be recorded does not keep out the others.
+        ``_crash_at`` is the test hook of ``EvidenceStore.commit_import`` ("moved",
+        "inserted").
+        """
+        if len(imports) <= 1:
+            out: list[str | Exception] = []
+            for staged, rejected in imports:
+                try:
+                    out.append(self.commit_staged(staged, rejected))
+                except Exception as exc:
+                    out.append(exc)
+            return out
+        moved: list[tuple[Path, Path]] = []
+        try:
+            try:
+                for staged, _rejected in imports:
+                    for _dataset, tmp, final, _rows in staged.files:
+                        final.parent.mkdir(parents=True, exist_ok=True)
+                        os.replace(tmp, final)
+                        moved.append((tmp, final))
+                _maybe_crash(_crash_at, "moved")
+                self._con.execute("BEGIN TRANSACTION")
+                try:
+                    self.store._insert_many(self._con, imports)
+                    _maybe_crash(_crash_at, "inserted")
+                    self._con.execute("COMMIT")
+                except BaseException:
+                    self._con.execute("ROLLBACK")
+                    raise
+            except Exception:
+                for tmp, final in moved:  # back to staging, to be committed one by one
+                    os.replace(final, tmp)
+                moved = []
+                raise
+        except Exception:
+            out = []
+            for staged, rejected in imports:
+                try:
+                    out.append(self.commit_staged(staged, rejected))
+                except Exception as exc:
+                    out.append(exc)
+            return out
+        except BaseException:
+            for _tmp, final in moved:
+                final.unlink(missing_ok=True)
+            for staged, _rejected in imports:
+                self.store.discard_staged(staged)
+            raise
+        return [staged.record.import_id for staged, _rejected in imports]
 
     def commit_import(self, record: ImportRecord, tables: Mapping[str, pa.Table],
                       rejected: Sequence[Problem] = ()) -> str:
