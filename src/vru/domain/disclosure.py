@@ -411,14 +411,13 @@ class DisclosureRules:
         out = [
             f"Any count from {low} to {self.threshold - 1} is not shown. It is replaced by "
             f"{SUPPRESSED_SYMBOL}, so that no person can be picked out.",
-            "Where a hidden count could be worked out from a total (for example a borough "
-            "total minus the wards that are shown), at least one more count in that total "
-            f"is hidden too, also shown as {SUPPRESSED_SYMBOL}. This is called secondary "
-            "suppression.",
+            "Some hidden counts could be worked out from a total. For example, take a "
+            "borough total and subtract the wards we show. So we also hide at least one "
+            f"more count in that total, shown as {SUPPRESSED_SYMBOL} too.",
             f"No rate is shown for a place with fewer than {self.rate_min_events} events. "
             "A rate on so few events changes a lot by chance.",
-            "Figures by ethnic group, and homicide figures, are only shown for the largest "
-            "areas, and only where every figure passes these rules.",
+            "We show figures by ethnic group, and homicide figures, only for large areas. "
+            "We show them only where every figure in the table passes these rules.",
         ]
         if self.round_base is not None:
             out.append(f"Counts are rounded to the nearest {self.round_base}, so totals may "

@@ -370,8 +370,8 @@ class _Builder:
             except SnaError:
                 raise first from None
             w, _ = windows(to, months)
-            note = (f"These counts do not cover the report's period ({self.period_words()}). "
-                    f"This part shows the latest period they do cover: "
+            note = (f"These counts do not cover the report's period. So this part shows "
+                    f"the latest period they do cover: "
                     f"{period_words(w.first_day.isoformat(), w.last_day.isoformat())}.")
             return out, note
 
@@ -581,7 +581,7 @@ class _Builder:
                  "lsoa": "Rates by neighbourhood"}[geography]
         sec = Section(geography, title)
         level = {"borough": "lad", "ward": "ward", "lsoa": "lsoa"}[geography]
-        sims = 1000 if geography == "borough" else (200 if geography == "ward" else 0)
+        sims = 1000 if geography == "borough" else 0
         try:
             t, note = self.with_fallback(self.main, level, lambda to, months: self.data.figures(
                 self.main, geography, to, months, rank_simulations=sims))
@@ -986,6 +986,10 @@ class _Builder:
         # the homicide file counts by year: the latest complete calendar years
         years = max(1, round(self.months / 12))
         last_year = int(self.to[:4]) - (0 if self.to.endswith("-12") else 1)
+        if "homicide_victims" in self.data.datasets:
+            rows = self.data.con.execute("SELECT max(year) FROM homicide_victims").fetchall()
+            if rows and rows[0][0] is not None:
+                last_year = min(last_year, int(rows[0][0]))
         for y in range(last_year, last_year - 6, -1):
             try:
                 t = self.data.figures("homicide", geography, f"{y}-12", 12 * years, by=by,
@@ -993,8 +997,8 @@ class _Builder:
             except SnaError:
                 continue
             w, _ = windows(f"{y}-12", 12 * years)
-            return t, (f"Homicide victims are counted by calendar year and the file is "
-                       f"complete only to {y}: this part shows "
+            return t, (f"Homicide victims are counted by year. The file is complete up to "
+                       f"{y}. So this part shows "
                        f"{period_words(w.first_day.isoformat(), w.last_day.isoformat())}.")
         return self.data.figures("homicide", geography, self.to, self.months, by=by,
                                  rank_simulations=0), ""

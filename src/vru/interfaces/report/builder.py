@@ -321,18 +321,39 @@ def chart_specs_with_data(report: SnaReport) -> dict[str, dict[str, Any]]:
     return out
 
 
-def render_svgs(specs: Mapping[str, Any], folder: Path) -> list[str]:
-    """Render the specs to SVG with Node (the report's own Vega); notes on failure."""
+def start_svgs(specs: Mapping[str, Any], folder: Path) -> subprocess.Popen[str] | str:
+    """Start rendering the specs to SVG with Node (the report's own Vega) in the
+    background; a note instead when Node is not there."""
     node = shutil.which("node")
     if node is None:
-        return ["Charts were not drawn as SVG: Node.js is not installed (make setup needs "
-                "it). The Vega-Lite specs with their data are in charts/*.vl.json."]
-    proc = subprocess.run(
+        return ("Charts were not drawn as SVG: Node.js is not installed (make setup needs "
+                "it). The Vega-Lite specs with their data are in charts/*.vl.json.")
+    proc = subprocess.Popen(
         [node, str(HERE / "render_svg.mjs"), str(ASSET_DIR), str(folder)],
-        input=json.dumps(specs), capture_output=True, text=True, timeout=120, check=False)
-    if proc.returncode != 0:
-        return [f"Some charts could not be drawn as SVG: {proc.stderr.strip()[:500]}"]
+        stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    assert proc.stdin is not None
+    proc.stdin.write(json.dumps(specs))
+    proc.stdin.close()
+    proc.stdin = None  # written and closed: communicate() must not flush it again
+    return proc
+
+
+def finish_svgs(job: subprocess.Popen[str] | str) -> list[str]:
+    if isinstance(job, str):
+        return [job]
+    try:
+        _out, err = job.communicate(timeout=120)
+    except subprocess.TimeoutExpired:
+        job.kill()
+        return ["Charts were not drawn as SVG: rendering took over 2 minutes."]
+    if job.returncode != 0:
+        return [f"Some charts could not be drawn as SVG: {err.strip()[:500]}"]
     return []
+
+
+def render_svgs(specs: Mapping[str, Any], folder: Path) -> list[str]:
+    """Render the specs to SVG with Node; notes on failure."""
+    return finish_svgs(start_svgs(specs, folder))
 
 
 def _environment() -> jinja2.Environment:
@@ -391,16 +412,17 @@ def write_report(report: SnaReport, out_dir: Path, *, check: bool = True,
     page.write_text(render_html(report, figures), encoding="utf-8")
     timings["html"] = time.perf_counter() - t1
     t1 = time.perf_counter()
+    specs = chart_specs_with_data(report)
+    for key, spec in specs.items():
+        (charts_dir / f"{key}.vl.json").write_text(json.dumps(spec, indent=1), "utf-8")
+    job = start_svgs(specs, charts_dir) if (svg and specs) else None  # runs meanwhile
     gpkg: Path | None = out_dir / "layers.gpkg"
     assert gpkg is not None
     if not write_geopackage(report, gpkg):
         gpkg = None
     timings["geopackage"] = time.perf_counter() - t1
     t1 = time.perf_counter()
-    specs = chart_specs_with_data(report)
-    for key, spec in specs.items():
-        (charts_dir / f"{key}.vl.json").write_text(json.dumps(spec, indent=1), "utf-8")
-    notes = render_svgs(specs, charts_dir) if (svg and specs) else []
+    notes = finish_svgs(job) if job is not None else []
     timings["charts"] = time.perf_counter() - t1
     outputs = ReportOutputs(out_dir, page, fj, fc, gpkg,
                             sorted(charts_dir.glob("*.svg")), notes=notes, timings=timings)
