@@ -39,6 +39,69 @@ ROUTES: dict[tuple[str, str], Permission] = {
     ("GET", "/api/register/template"): P.SIGNED_IN,
     ("POST", "/api/register/import"): P.CASES_WRITE,
     ("GET", "/api/register/export"): P.CASES_EXPORT,
+    # commissioning: catalogue, rounds, applications, scoring, allocation, publication
+    ("GET", "/api/commissioning/interventions"): P.PUBLIC,
+    ("PUT", "/api/commissioning/interventions/{key}"): P.COMMISSIONING_MANAGE,
+    ("GET", "/api/commissioning/rounds"): P.COMMISSIONING_ASSESS,
+    ("POST", "/api/commissioning/rounds"): P.COMMISSIONING_MANAGE,
+    ("GET", "/api/commissioning/rounds/{round_ref}"): P.COMMISSIONING_ASSESS,
+    ("POST", "/api/commissioning/rounds/{round_ref}/stage"): P.COMMISSIONING_MANAGE,
+    ("GET", "/api/commissioning/rounds/{round_ref}/applications"): P.COMMISSIONING_ASSESS,
+    ("POST", "/api/commissioning/rounds/{round_ref}/applications"): P.COMMISSIONING_MANAGE,
+    ("POST", "/api/commissioning/rounds/{round_ref}/applications/import"):
+        P.COMMISSIONING_MANAGE,
+    ("GET", "/api/commissioning/rounds/{round_ref}/applications/{application_ref}"):
+        P.COMMISSIONING_ASSESS,
+    ("POST", "/api/commissioning/rounds/{round_ref}/conflicts"): P.COMMISSIONING_ASSESS,
+    ("PUT", "/api/commissioning/rounds/{round_ref}/applications/{application_ref}/score"):
+        P.COMMISSIONING_ASSESS,
+    ("GET", "/api/commissioning/rounds/{round_ref}/scoring"): P.COMMISSIONING_READ,
+    ("GET", "/api/commissioning/rounds/{round_ref}/agreement"): P.COMMISSIONING_READ,
+    ("PUT", "/api/commissioning/rounds/{round_ref}/applications/{application_ref}/"
+            "moderation"): P.COMMISSIONING_MANAGE,
+    ("GET", "/api/commissioning/rounds/{round_ref}/ranking"): P.COMMISSIONING_READ,
+    ("POST", "/api/commissioning/rounds/{round_ref}/allocation"): P.COMMISSIONING_MANAGE,
+    ("GET", "/api/commissioning/rounds/{round_ref}/allocation"): P.COMMISSIONING_READ,
+    ("GET", "/api/commissioning/rounds/{round_ref}/allocation/verify"):
+        P.COMMISSIONING_READ,
+    ("GET", "/api/commissioning/rounds/{round_ref}/publication/check"):
+        P.COMMISSIONING_READ,
+    ("POST", "/api/commissioning/rounds/{round_ref}/publication"): P.COMMISSIONING_MANAGE,
+    ("GET", "/api/commissioning/rounds/{round_ref}/awards"): P.COMMISSIONING_READ,
+    ("POST", "/api/commissioning/awards/{grant_id}/agreement"): P.COMMISSIONING_MANAGE,
+    ("POST", "/api/commissioning/awards/{grant_id}/payments"): P.COMMISSIONING_MANAGE,
+    # published funding rounds (anyone)
+    ("GET", "/api/funding/rounds"): P.PUBLIC,
+    ("GET", "/api/funding/rounds/{round_ref}"): P.PUBLIC,
+    ("GET", "/api/funding/rounds/{round_ref}/360giving.json"): P.PUBLIC,
+    ("GET", "/api/funding/rounds/{round_ref}/360giving.xlsx"): P.PUBLIC,
+    # commissioning web pages (GOV.UK Design System)
+    ("GET", "/assets/govuk-frontend.css"): P.PUBLIC,
+    ("GET", "/sign-in"): P.PUBLIC,
+    ("POST", "/api/auth/web-sign-in"): P.PUBLIC,
+    ("POST", "/sign-out"): P.SIGNED_IN,
+    ("GET", "/funding"): P.PUBLIC,
+    ("GET", "/funding/{round_ref}"): P.PUBLIC,
+    ("GET", "/funding/{round_ref}/360giving.json"): P.PUBLIC,
+    ("GET", "/funding/{round_ref}/360giving.xlsx"): P.PUBLIC,
+    ("GET", "/rounds"): P.COMMISSIONING_ASSESS,
+    ("GET", "/rounds/new"): P.COMMISSIONING_MANAGE,
+    ("POST", "/rounds/new"): P.COMMISSIONING_MANAGE,
+    ("GET", "/rounds/{round_ref}"): P.COMMISSIONING_ASSESS,
+    ("POST", "/rounds/{round_ref}/stage"): P.COMMISSIONING_MANAGE,
+    ("GET", "/rounds/{round_ref}/applications/new"): P.COMMISSIONING_MANAGE,
+    ("POST", "/rounds/{round_ref}/applications/new"): P.COMMISSIONING_MANAGE,
+    ("GET", "/rounds/{round_ref}/applications/{application_ref}"): P.COMMISSIONING_ASSESS,
+    ("POST", "/rounds/{round_ref}/applications/{application_ref}/score"):
+        P.COMMISSIONING_ASSESS,
+    ("POST", "/rounds/{round_ref}/applications/{application_ref}/conflict"):
+        P.COMMISSIONING_ASSESS,
+    ("GET", "/rounds/{round_ref}/moderation"): P.COMMISSIONING_READ,
+    ("POST", "/rounds/{round_ref}/applications/{application_ref}/moderate"):
+        P.COMMISSIONING_MANAGE,
+    ("POST", "/rounds/{round_ref}/allocate"): P.COMMISSIONING_MANAGE,
+    ("GET", "/rounds/{round_ref}/allocation"): P.COMMISSIONING_READ,
+    ("POST", "/rounds/{round_ref}/publish"): P.COMMISSIONING_MANAGE,
     # administration
     ("GET", "/api/users"): P.USERS_MANAGE,
     ("POST", "/api/users"): P.USERS_MANAGE,

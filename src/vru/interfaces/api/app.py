@@ -20,7 +20,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from vru import __version__ as _vru_version
 from vru.domain.problems import InputError
 from vru.interfaces.api.deps import authorise
-from vru.interfaces.api.routers import admin, auth, meta, register
+from vru.interfaces.api.routers import admin, auth, commissioning, meta, register
+from vru.interfaces.web import install as install_web
 from vru.services.records import Conflict, Forbidden, NotFound, RecordsService, UserError
 
 DESCRIPTION = """
@@ -99,8 +100,10 @@ def create_app(service: RecordsService | None = None, *, data_dir: Path | None =
         dependencies=[Depends(authorise)],
     )
     app.state.service = svc
-    for router in (meta.router, auth.router, register.router, admin.router):
+    for router in (meta.router, auth.router, register.router, admin.router,
+                   commissioning.router):
         app.include_router(router)
+    install_web(app)
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(UserError)

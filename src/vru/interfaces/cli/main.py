@@ -17,6 +17,7 @@ from vru.interfaces.cli import (
     fetch_commands,
     places_commands,
     records_commands,
+    rounds_commands,
     sna_commands,
     stats_commands,
 )
@@ -116,7 +117,7 @@ def data_rejected(
 
 
 for _module in (demo_commands, evidence_commands, fetch_commands, places_commands,
-                records_commands, sna_commands, stats_commands):
+                records_commands, rounds_commands, sna_commands, stats_commands):
     _module.register(app, data_app)
 
 

@@ -21,7 +21,16 @@ cases.write / cases.code                                               x
 cases.export                                                           x
 register.analysis (unsuppressed)                                       x
 users.manage / audit.read           x
+commissioning.assess                       x      x      x                         x
+commissioning.read                         x      x      x
+commissioning.manage                              x
 ================================  =====  =====  =====  =====  =====  =====  =====  =====
+
+Commissioning: ``assess`` lets a user see the rounds open for assessment and their
+applications, declare conflicts of interest and score (partners sit on assessment panels);
+``read`` adds every score, moderation, the ranking and the allocation before publication;
+``manage`` creates rounds, enters and imports applications, moderates, allocates, publishes
+and records grant agreements and payments. Published rounds are public.
 
 (``signed_in`` is held by every role but only a signed-in user can use it.) Roles that can
 read restricted records, or administer, must use a one-time code at sign-in
@@ -68,21 +77,25 @@ class Permission(StrEnum):
     REGISTER_ANALYSIS = "register.analysis"
     USERS_MANAGE = "users.manage"
     AUDIT_READ = "audit.read"
+    COMMISSIONING_ASSESS = "commissioning.assess"
+    COMMISSIONING_READ = "commissioning.read"
+    COMMISSIONING_MANAGE = "commissioning.manage"
 
 
 _EVERYONE = frozenset({Permission.PUBLIC, Permission.SIGNED_IN, Permission.REGISTER_SUMMARY})
+_ASSESS_READ = frozenset({Permission.COMMISSIONING_ASSESS, Permission.COMMISSIONING_READ})
 
 GRANTS: dict[Role, frozenset[Permission]] = {
     Role.ADMINISTRATOR: _EVERYONE | {Permission.USERS_MANAGE, Permission.AUDIT_READ},
-    Role.ANALYST: _EVERYONE,
-    Role.COMMISSIONING_MANAGER: _EVERYONE,
-    Role.PERFORMANCE_LEAD: _EVERYONE,
+    Role.ANALYST: _EVERYONE | _ASSESS_READ,
+    Role.COMMISSIONING_MANAGER: _EVERYONE | _ASSESS_READ | {Permission.COMMISSIONING_MANAGE},
+    Role.PERFORMANCE_LEAD: _EVERYONE | _ASSESS_READ,
     Role.BOROUGH_OFFICER: _EVERYONE | {Permission.CASES_READ},
     Role.CASE_REVIEWER: _EVERYONE | {
         Permission.CASES_READ, Permission.PERSONAL_DETAILS, Permission.CASES_WRITE,
         Permission.CASES_CODE, Permission.CASES_EXPORT, Permission.REGISTER_ANALYSIS,
     },
-    Role.PARTNER: _EVERYONE,
+    Role.PARTNER: _EVERYONE | {Permission.COMMISSIONING_ASSESS},
     Role.PUBLIC: frozenset({Permission.PUBLIC, Permission.REGISTER_SUMMARY}),
 }
 
