@@ -50,9 +50,15 @@ function write(name, text) {
 }
 
 const govuk = join(modules, "govuk-frontend", "dist", "govuk");
+// The GDS Transport typeface is licensed for GOV.UK services only, and a Violence Reduction
+// Unit's report is not one: GOV.UK Frontend's guidance for other services is to use Arial
+// instead, so its @font-face rules are dropped and the font stacks start at arial.
 write("govuk-frontend.css", inlineUrls(
   readFileSync(need(join(govuk, "govuk-frontend.min.css")), "utf8")
-    .replace(/\/\*# sourceMappingURL=.*?\*\//g, ""),
+    .replace(/\/\*# sourceMappingURL=.*?\*\//g, "")
+    .replace(/@font-face\{font-family:GDS Transport;[^}]*\}/g, "")
+    .replace(/font-family:GDS Transport,/g, "font-family:")
+    .replace(/font-family:GDS Transport([;}])/g, "font-family:arial,sans-serif$1"),
   govuk, join(govuk, "assets")));
 const leaflet = join(modules, "leaflet", "dist");
 write("leaflet.css", inlineUrls(readFileSync(need(join(leaflet, "leaflet.css")), "utf8"),
