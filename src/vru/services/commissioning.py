@@ -691,7 +691,7 @@ def _scores_and_moderations(s: Session, app_ids: Sequence[int]
 
 def _declarations(s: Session, rnd: FundingRound) -> list[Declaration]:
     refs = dict(s.execute(select(Application.id, Application.reference)
-                          .where(Application.round_id == rnd.id)).tuples().all())
+                          .where(Application.round_id == rnd.id)).all())
     return [Declaration(c.person, refs.get(c.application_id) if c.application_id else None,
                         c.organisation_id, c.nature)
             for c in s.scalars(select(ConflictOfInterest)
@@ -1196,11 +1196,12 @@ def publish(svc: RecordsService, by: Principal, reference: str,
             base_url: str = DEFAULT_BASE_URL) -> PublishResult:
     """Publish an allocated round: its 360Giving package is built, validated against the
     schema and the quality checks (any error refuses publication, listing them), stored,
-    and the round's public page goes live."""
+    and the round's public page goes live. Publishing a published round again refreshes
+    its package (payments made since appear as ``amountDisbursed``)."""
     by.require(P.COMMISSIONING_MANAGE)
     with svc.writing(by, "funding_round.publish") as s:
         rnd = _round(s, reference)
-        _require_status(rnd, RoundStatus.ALLOCATED, doing="publish")
+        _require_status(rnd, RoundStatus.ALLOCATED, RoundStatus.PUBLISHED, doing="publish")
         now = svc.now()
         package = build_package(s, rnd, base_url, now)
         checked = tsg.check_package(package)

@@ -155,21 +155,21 @@ def parse_rows(file: str, rows: Sequence[tuple[int, Mapping[str, str]]],
     for number, values in rows:
         app, found = parse_row(values, file=file, row=number)
         problems += found
-        if app is None or not app.reference:
-            if app is not None:
-                out.append(app)
+        if app is not None:
+            out.append(app)
+        reference = str(values.get("reference") or "").strip()
+        if not reference or not REFERENCE.match(reference):
             continue
-        key = app.reference.lower()
+        key = reference.lower()
         if key in seen:
-            problems.append(Problem(file, number, "reference", app.reference,
+            problems.append(Problem(file, number, "reference", reference,
                                     f"is also used on row {seen[key]}",
                                     "Give each application its own reference"))
         elif key in taken:
-            problems.append(Problem(file, number, "reference", app.reference,
+            problems.append(Problem(file, number, "reference", reference,
                                     "is already used by an application in this round",
                                     "Give it another reference, or leave it empty"))
         seen.setdefault(key, number)
-        out.append(app)
     return out, problems
 
 

@@ -8,8 +8,9 @@ nothing). The rules:
   its applications in the round).
 * ``AlreadyScored`` (moderators only): a moderator must not have scored the application;
   moderation settles a disagreement between other people.
-* ``OwnApplication``: the person entered the application (a manager who keys in a paper
-  application may not then score it).
+* ``OwnApplication`` (scorers only): the person entered the application (a manager who
+  keys in a paper application may not then score it; they may still moderate, as the
+  commissioning manager who runs the panel usually does).
 
 A refusal is reported with every rule that applies, so the person knows why.
 """
@@ -44,6 +45,7 @@ class ApplicationParties:
 class ConflictRule:
     code: str = ""
     for_moderators_only: bool = False
+    for_scorers_only: bool = False
 
     def conflict(self, person: str, app: ApplicationParties,
                  declarations: Sequence[Declaration]) -> str | None:
@@ -78,6 +80,7 @@ class AlreadyScored(ConflictRule):
 
 class OwnApplication(ConflictRule):
     code = "entered_it"
+    for_scorers_only = True
 
     def conflict(self, person: str, app: ApplicationParties,
                  declarations: Sequence[Declaration]) -> str | None:
@@ -94,7 +97,8 @@ def conflicts(person: str, app: ApplicationParties, declarations: Sequence[Decla
     """Every reason ``person`` may not score (or, ``moderating``, moderate) ``app``."""
     out = []
     for rule in rules:
-        if rule.for_moderators_only and not moderating:
+        if (rule.for_moderators_only and not moderating) or \
+                (rule.for_scorers_only and moderating):
             continue
         reason = rule.conflict(person, app, declarations)
         if reason:
