@@ -15,6 +15,17 @@ all the chunk's rows in one pass (``parse_texts``), writes each file's Parquet t
 and the chunk's imports are committed in one transaction (``ImportBatch.commit_staged_many``).
 A file with an invalid row gets exactly the problems it gets alone: every check looks at one
 row at a time, and the problems are listed per file.
+
+Why one transaction per chunk: each import stays whole or absent either way (its files are
+staged and flushed before the transaction, and only the transaction makes them visible), so
+the choice is about cost and about what a crash undoes. A transaction per file spends a few
+catalogue statements and a commit on every file, which adds up over thousands of small files
+in the one thread that commits; one for a whole batch would hold every import back until
+the last file, so a crash near the end would undo hours of work, and progress reported as
+files finish would not mean they are stored. A chunk is tens of megabytes: a crash undoes at
+most the chunks in flight, and the commit costs a few statements per chunk. Should the
+chunk's transaction fail, it is rolled back and each import is committed on its own, so one
+import that cannot be recorded does not keep out the rest.
 """
 
 from __future__ import annotations
@@ -143,10 +154,10 @@ def _missing(path: Path) -> InputError:
                                "Check the path")])
 
 
-def _stage(store: EvidenceStore, fmt: str, path: Path, source: str | None, digest: str,
-           size: int, parsed: Parsed, skip_invalid: bool, clock: dict[str, float],
-           ) -> _Prepared:
-    """Refuse a parsed file as ``ingest_file`` would, or stage it."""
+def _record(fmt: str, path: Path, source: str | None, digest: str, size: int,
+            parsed: Parsed, skip_invalid: bool) -> ImportRecord:
+    """Refuse a parsed file as ``ingest_file`` would (``InputError``), or say what its
+    import will record."""
     if parsed.problems and not skip_invalid:
         raise InputError(parsed.problems[:MAX_LISTED_PROBLEMS],
                          total=parsed.problem_count or len(parsed.problems))
@@ -157,7 +168,7 @@ def _stage(store: EvidenceStore, fmt: str, path: Path, source: str | None, diges
         raise InputError([Problem(path.name, None, None, None,
                                   f"has no valid rows ({parsed.rows_rejected} rejected)",
                                   "Correct the file and import it again")])
-    record = ImportRecord(
+    return ImportRecord(
         format=fmt,
         file_name=path.name,
         source=source or str(path.resolve()),
@@ -170,6 +181,13 @@ def _stage(store: EvidenceStore, fmt: str, path: Path, source: str | None, diges
         period_end=parsed.period_end,
         meta=parsed.meta,
     )
+
+
+def _stage(store: EvidenceStore, fmt: str, path: Path, source: str | None, digest: str,
+           size: int, parsed: Parsed, skip_invalid: bool, clock: dict[str, float],
+           ) -> _Prepared:
+    """Refuse a parsed file as ``ingest_file`` would, or stage it."""
+    record = _record(fmt, path, source, digest, size, parsed, skip_invalid)
     with _timed(clock, "write"):
         staged = store.stage_import(record, parsed.tables)
     return _Prepared(path, digest, staged, parsed.problems,
@@ -233,12 +251,23 @@ def _prepare_chunk(store: EvidenceStore, fmt: str, items: Sequence[tuple[Path, s
             out[i] = _prepare(store, fmt, path, source, ref, known, skip_invalid, clock)
         return [p for p in out if p is not None]
     texts.clear()
+    accepted: list[tuple[int, ImportRecord, Parsed]] = []
     for (i, digest, size), one in zip(read, parsed, strict=True):
         path, source = items[i]
         try:
-            out[i] = _stage(store, fmt, path, source, digest, size, one, skip_invalid, clock)
-        except Exception as exc:
+            accepted.append((i, _record(fmt, path, source, digest, size, one, skip_invalid),
+                             one))
+        except Exception as exc:  # refused
             out[i] = _Prepared(path, error=exc)
+    with _timed(clock, "write"):
+        staged = store.stage_imports([(record, one.tables) for _i, record, one in accepted])
+    for (i, record, one), got in zip(accepted, staged, strict=True):
+        path = items[i][0]
+        if isinstance(got, Exception):
+            out[i] = _Prepared(path, error=got)
+        else:
+            out[i] = _Prepared(path, record.sha256, got, one.problems,
+                               {k: v.num_rows for k, v in one.tables.items()})
     return [p for p in out if p is not None]
 
 

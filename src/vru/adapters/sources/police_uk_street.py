@@ -14,9 +14,11 @@ figures it gets on its own; ``parse`` is ``parse_texts`` of one file.
 from __future__ import annotations
 
 import functools
+import os
 import re
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -58,18 +60,37 @@ STORED = ["crime_id", "month", "reported_by", "falls_within", "force", "longitud
           "latitude", "location", "lsoa_code", "lsoa_name", "crime_type", "measure",
           "last_outcome", "context", "source_row"]
 
-_local = threading.local()
+# DuckDB connections kept for reuse: opening one costs ~15-25 ms, more than checking a
+# small file. A connection is lent to one caller at a time, and nothing stays registered on
+# it between calls. A forked child does not use (or close) its parent's connections.
+_POOL: list[duckdb.DuckDBPyConnection] = []
+_POOL_LOCK = threading.Lock()
+_LEFT_BY_FORK: list[duckdb.DuckDBPyConnection] = []
 
 
-def _connection() -> duckdb.DuckDBPyConnection:
-    """This thread's DuckDB connection: opening one costs ~15-25 ms, more than checking a
-    small file, so each thread keeps one. Nothing stays registered on it between calls."""
-    con: duckdb.DuckDBPyConnection | None = getattr(_local, "con", None)
+def _forget_pool_in_child() -> None:
+    _LEFT_BY_FORK.extend(_POOL)
+    _POOL.clear()
+
+
+os.register_at_fork(after_in_child=_forget_pool_in_child)
+
+
+@contextmanager
+def _connection() -> Iterator[duckdb.DuckDBPyConnection]:
+    """A DuckDB connection, from the pool when one is free."""
+    with _POOL_LOCK:
+        con = _POOL.pop() if _POOL else None
     if con is None:
         con = duckdb.connect()
         con.execute("SET enable_progress_bar = false")
-        _local.con = con
-    return con
+    try:
+        yield con
+    except BaseException:
+        con.close()  # in an unknown state: not lent again
+        raise
+    with _POOL_LOCK:
+        _POOL.append(con)
 
 
 @functools.lru_cache(maxsize=4)
@@ -159,13 +180,13 @@ class PoliceUkStreet:
         one pass: one ``Parsed`` per file, each exactly what ``parse`` gives for it alone."""
         if not texts:
             return []
-        con = _connection()
-        registered: list[str] = []
-        try:
-            return self._parse_texts(con, registered, texts, ref)
-        finally:
-            for name in registered:
-                con.unregister(name)
+        with _connection() as con:
+            registered: list[str] = []
+            try:
+                return self._parse_texts(con, registered, texts, ref)
+            finally:
+                for name in registered:
+                    con.unregister(name)
 
     def _parse_texts(self, con: duckdb.DuckDBPyConnection, registered: list[str],
                      texts: Sequence[CsvText], ref: ReferenceData) -> list[Parsed]:
@@ -225,8 +246,11 @@ class PoliceUkStreet:
             if len(bad_values):
                 flagged.append(pc.is_in(raw[column], value_set=bad_values.combine_chunks()))
         per_row = [c for c, column in checks if column is None or column not in distinct]
-        stored, bad_sql, no_location = self._stored(con, raw, measure, rows, t, needs_trim,
-                                                    texts, sizes, any_bad(per_row))
+        months = distinct["Month"]
+        month_index = pc.index_in(raw["Month"], value_set=months)
+        stored, bad_sql, no_location = self._stored(con, raw, measure, rows, months,
+                                                    month_index, t, needs_trim, texts, sizes,
+                                                    any_bad(per_row))
         bad = _numpy(bad_sql).astype(bool)
         for flags in flagged:
             bad |= _numpy(flags).astype(bool)
@@ -245,11 +269,13 @@ class PoliceUkStreet:
                 for p in found:
                     if p.row is not None:
                         bad[starts[i] + p.row - 2] = True
-        months = distinct["Month"]
-        order = sorted(range(len(months)), key=lambda k: str(months[k]).encode())
-        rank = np.empty(len(months), np.int64)
-        rank[order] = np.arange(len(months))
-        month_rank = rank[_numpy(pc.index_in(raw["Month"], value_set=months))]
+        # The first and last month of each file's good rows, compared as SQL ``min`` and
+        # ``max`` compare text (by bytes), through the rank of each distinct month.
+        names = months.to_pylist()
+        order = sorted(range(len(names)), key=lambda k: names[k].encode())
+        rank = np.empty(len(names), np.int64)
+        rank[order] = np.arange(len(names))
+        month_rank = rank[_numpy(month_index)]
         out: list[Parsed] = []
         for i, (text, n) in enumerate(zip(texts, sizes, strict=True)):
             lo, hi = int(starts[i]), int(starts[i + 1])
@@ -260,8 +286,7 @@ class PoliceUkStreet:
             ranks = month_rank[lo:hi][good]
             first = last = None
             if len(ranks):
-                first, last = (months[order[int(ranks.min())]].as_py(),
-                               months[order[int(ranks.max())]].as_py())
+                first, last = names[order[int(ranks.min())]], names[order[int(ranks.max())]]
             m = FORCE_FROM_NAME.match(text.name)
             out.append(Parsed(
                 tables={self.dataset: part},
@@ -281,7 +306,8 @@ class PoliceUkStreet:
         return out
 
     def _stored(self, con: duckdb.DuckDBPyConnection, raw: pa.Table, measure: pa.ChunkedArray,
-                rows: pa.ChunkedArray, t: Callable[[str], str], needs_trim: dict[str, bool],
+                rows: pa.ChunkedArray, months: pa.Array, month_index: pa.ChunkedArray,
+                t: Callable[[str], str], needs_trim: dict[str, bool],
                 texts: Sequence[CsvText], sizes: list[int], bad_when: str,
                 ) -> tuple[pa.Table, pa.ChunkedArray, npt.NDArray[np.bool_]]:
         """Every row converted to the stored columns (bad rows are dropped by the caller);
@@ -307,7 +333,6 @@ class PoliceUkStreet:
         if not converted["source_row"].equals(rows):
             raise RuntimeError("rows came back out of order from DuckDB")
 
-        months = pc.unique(raw["Month"])
         con.register("months", pa.table({"m": months}))
         try:
             dates = con.sql("SELECT CAST(try_strptime(m, '%Y-%m') AS DATE) FROM months"
@@ -319,7 +344,7 @@ class PoliceUkStreet:
             m = FORCE_FROM_NAME.match(text.name)
             forces.append(pa.repeat(pa.scalar(m.group("force") if m else None, pa.string()), n))
         columns: dict[str, pa.ChunkedArray | pa.Array] = {
-            "month": pc.take(dates, pc.index_in(raw["Month"], value_set=months)),
+            "month": pc.take(dates, month_index),
             "force": pa.chunked_array(forces, pa.string()),
             "crime_type": raw["Crime type"],
             "measure": measure,

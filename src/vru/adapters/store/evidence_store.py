@@ -18,8 +18,10 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import threading
 import uuid
 from collections.abc import Iterator, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -264,20 +266,63 @@ class EvidenceStore:
     def stage_import(self, record: ImportRecord, tables: Mapping[str, pa.Table]) -> StagedImport:
         """Write an import's tables to ``staging`` and flush them; nothing is visible yet.
         Safe to call from several threads at once (each import has its own files)."""
+        staged = self._write_staged(record, tables)
+        try:
+            for _dataset, tmp, _final, _rows in staged.files:
+                _fsync(tmp)
+        except BaseException:
+            self.discard_staged(staged)
+            raise
+        return staged
+
+    def stage_imports(
+        self, imports: Sequence[tuple[ImportRecord, Mapping[str, pa.Table]]],
+    ) -> list[StagedImport | Exception]:
+        """``stage_import`` of many imports: one staged import (or, for one that could not
+        be written, the exception) per import, in order. Each import's files are written,
+        then all are flushed to disk together, the flushes issued in parallel: one at a
+        time, each is a few milliseconds of waiting on the disk. As with ``stage_import``,
+        nothing is visible until committed, and every file is on disk before it is."""
+        out: list[StagedImport | Exception] = []
+        try:
+            for record, tables in imports:
+                try:
+                    out.append(self._write_staged(record, tables))
+                except Exception as exc:
+                    out.append(exc)
+            files = [(i, tmp) for i, one in enumerate(out) if isinstance(one, StagedImport)
+                     for _dataset, tmp, _final, _rows in one.files]
+            errors = list(_sync_pool().map(_fsync_or_error, [tmp for _i, tmp in files]))
+        except BaseException:
+            for one in out:
+                if isinstance(one, StagedImport):
+                    self.discard_staged(one)
+            raise
+        for (i, _tmp), error in zip(files, errors, strict=True):
+            one = out[i]
+            if error is not None and isinstance(one, StagedImport):
+                self.discard_staged(one)
+                out[i] = error
+        return out
+
+    def _write_staged(self, record: ImportRecord, tables: Mapping[str, pa.Table]
+                      ) -> StagedImport:
+        """An import's tables written to ``staging`` (not yet flushed to disk)."""
         self.staging_dir.mkdir(parents=True, exist_ok=True)
         staged: list[tuple[str, Path, Path, int]] = []
+        tmp: Path | None = None
         try:
             for dataset, table in tables.items():
                 ids = pa.repeat(pa.scalar(record.import_id, pa.string()), table.num_rows)
                 table = table.append_column("import_id", ids)
                 tmp = self.staging_dir / f"{dataset}-{record.import_id}.parquet"
                 pq.write_table(table, tmp, compression="zstd", **_write_options(dataset, table))
-                with open(tmp, "rb") as fh:
-                    os.fsync(fh.fileno())
                 final = self.tables_dir / dataset / f"{record.import_id}.parquet"
                 staged.append((dataset, tmp, final, table.num_rows))
         except BaseException:
-            for _d, tmp, _f, _r in staged:
+            for _d, done, _f, _r in staged:
+                done.unlink(missing_ok=True)
+            if tmp is not None:
                 tmp.unlink(missing_ok=True)
             raise
         return StagedImport(record, staged)
@@ -521,6 +566,32 @@ class ImportBatch:
                       rejected: Sequence[Problem] = ()) -> str:
         """``EvidenceStore.commit_import`` through this batch's connection."""
         return self.commit_staged(self.store.stage_import(record, tables), rejected)
+
+
+def _fsync(path: Path) -> None:
+    with open(path, "rb") as fh:
+        os.fsync(fh.fileno())
+
+
+def _fsync_or_error(path: Path) -> Exception | None:
+    try:
+        _fsync(path)
+    except Exception as exc:
+        return exc
+    return None
+
+
+_SYNC_POOL: ThreadPoolExecutor | None = None
+_SYNC_LOCK = threading.Lock()
+
+
+def _sync_pool() -> ThreadPoolExecutor:
+    """Threads that only wait on the disk (fsync), shared by every store in the process."""
+    global _SYNC_POOL
+    with _SYNC_LOCK:
+        if _SYNC_POOL is None:
+            _SYNC_POOL = ThreadPoolExecutor(max_workers=8, thread_name_prefix="vru-fsync")
+        return _SYNC_POOL
 
 
 def _maybe_crash(crash_at: str | None, point: str) -> None:
