@@ -1448,6 +1448,30 @@ def place_outlines(store: Any, level: AwardLevel, places: Sequence[PlaceTerms],
     return outlines, background
 
 
+def outlines_for(data_dir: Path | None, record: Mapping[str, Any], level: AwardLevel,
+                 places: Sequence[PlaceTerms]
+                 ) -> tuple[dict[str, Any], dict[str, Any] | None, str]:
+    """Outlines for a round's public map from the evidence store in ``data_dir`` (default:
+    the data directory), for the decision's area; with a note saying why when there are
+    none (no boundaries loaded, for example). Never fails: the map is optional."""
+    from vru.adapters.store.evidence_store import EvidenceStore
+    from vru.services.areas import get_area
+    from vru.services.settings import resolve_data_dir
+
+    try:
+        store = EvidenceStore(resolve_data_dir(data_dir))
+        if not store.exists():
+            return {}, None, f"no evidence store in {store.data_dir}"
+        area = str(record.get("parameters", {}).get("area") or "london")
+        outlines, background = place_outlines(store, level, places,
+                                              list(get_area(area, store.data_dir).lads))
+    except Exception as exc:  # the map is optional: say why it is missing
+        return {}, None, f"no outlines for the map ({type(exc).__name__}: {exc})"
+    if not outlines:
+        return {}, background, "the evidence store has no boundaries for these places"
+    return outlines, background, ""
+
+
 def _stack(xy: tuple[Any, Any]) -> Any:
     import numpy as np
 

@@ -180,19 +180,11 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
             funder=Funder(funder_id, funder_name, prefix=prefix),
             criteria=_weights(weight or []),
             decision_on=date.fromisoformat(decision_date) if decision_date else None)
-        outlines: dict[str, Any] = {}
-        background = None
-        try:
-            from vru.adapters.store.evidence_store import EvidenceStore
-            from vru.services.areas import get_area
-            from vru.services.settings import resolve_data_dir
-
-            store = EvidenceStore(evidence_dir or resolve_data_dir(data_dir))
-            area = str(record.get("parameters", {}).get("area", "london"))
-            outlines, background = cm.place_outlines(
-                store, level, places, list(get_area(area, store.data_dir).lads))
-        except Exception as exc:  # the map is optional; say why it is missing
-            err_console.print(f"No outlines for the public map ({exc}).", highlight=False)
+        outlines, background, why = cm.outlines_for(evidence_dir or data_dir, record, level,
+                                                    places)
+        if why:
+            err_console.print(f"The public map will have no outlines: {why}.",
+                              highlight=False)
         svc = _open(data_dir, database_url)
         try:
             out = cm.create_round(svc, command_line(), spec, places,

@@ -362,9 +362,13 @@ async def create_round_form(request: Request, svc: ServiceDep, principal: Princi
                                           int(money["max_award"] or 0), threshold),
             funder=Funder("360G-vru", ORGANISATION, prefix="360G-vru"),
             criteria=tuple(criteria))
+        outlines, background, _why = await run_in_threadpool(
+            cm.outlines_for, getattr(request.app.state, "data_dir", None), record, level,
+            places)
         try:
             created = await run_in_threadpool(cm.create_round, svc, principal, spec, places,
-                                              cm.decision_summary(record))
+                                              cm.decision_summary(record), outlines,
+                                              background)
         except UserError as exc:
             errors["reference" if "round called" in str(exc) or "reference" in str(exc)
                    else "budget"] = str(exc)
