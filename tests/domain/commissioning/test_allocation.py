@@ -169,18 +169,26 @@ def test_ordinals() -> None:
 
 
 def test_optimum_comparison_with_milp() -> None:
-    # Budget £100: the ranking funds A (score 90, £60) and then nothing fits (B and C ask
-    # £50 each): value 90. The best whole-award combination is B + C: value 160.
+    # Budget £100, whole awards: the ranking funds A (score 90, £60) and then nothing fits
+    # (B and C ask £50 each): score x money = 90 x 60 = 5,400. The best whole-award
+    # combination is B + C: 80 x 50 + 80 x 50 = 8,000, spending all £100.
     cands = [C("A", "p", 90, 1, 60, 60), C("B", "p", 80, 1, 50, 50),
              C("C", "p", 80, 1, 50, 50)]
     places = [PlaceLimit("p", "P")]
     rules = AllocationRules(100, 0, partial_awards=False)
     result = allocate(cands, places, rules)
     cmp = compare_with_optimum(cands, places, rules, result)
-    assert cmp.ranked_value == pytest.approx(90)
-    assert cmp.optimum_value == pytest.approx(160)
-    assert cmp.optimum_spent == 100
-    assert cmp.share == pytest.approx(90 / 160)
+    assert cmp.ranked_value == pytest.approx(5_400)
+    assert cmp.optimum_value == pytest.approx(8_000)
+    assert (cmp.ranked_spent, cmp.optimum_spent) == (60, 100)
+    assert cmp.share == pytest.approx(0.675)
+    # with partial awards the ranking also spends it all: A £60, B £40 of £50
+    rules = AllocationRules(100, 0, partial_awards=True)
+    cands = [C("A", "p", 90, 1, 60, 60), C("B", "p", 80, 1, 50, 40),
+             C("C", "p", 80, 1, 50, 50)]
+    result = allocate(cands, places, rules)
+    assert compare_with_optimum(cands, places, rules, result).ranked_value == \
+        pytest.approx(90 * 60 + 80 * 40)
 
 
 # --------------------------------------------------------------------------- properties

@@ -10,7 +10,9 @@ combination did not include you", and it can refuse a higher-scoring application
 of two cheaper lower-scoring ones, which applicants rightly find unfair. The cost of the
 ranking is that money can be left unspent when the next application does not fit;
 ``compare_with_optimum`` measures that cost for a round (with ``milp``) so a board can see
-it. The formula, in order:
+it: the quality-weighted money the ranking awards (each pound counted by the score of the
+work it pays for) against the most any whole-award combination could reach. The formula,
+in order:
 
 1. **Refused before ranking**: applications not eligible (``eligibility``), not fully
    scored or moderated, or below the round's quality threshold.
@@ -347,8 +349,9 @@ def allocate(candidates: Sequence[Candidate], places: Sequence[PlaceLimit],
 
 @dataclass(frozen=True)
 class OptimumComparison:
-    """The ranking's total score bought against the most a whole-award integer programme
-    could buy within the same budget and caps (floors left out)."""
+    """The ranking's quality-weighted money (sum of score x award) against the most a
+    whole-award integer programme could reach within the same budget and caps (floors left
+    out): ``share`` = ranked / optimum."""
 
     ranked_value: float
     optimum_value: float
@@ -358,28 +361,30 @@ class OptimumComparison:
 
     @property
     def share(self) -> float | None:
-        return None if self.optimum_value <= 0 else self.ranked_value / self.optimum_value
+        if not math.isfinite(self.optimum_value) or self.optimum_value <= 0:
+            return None
+        return self.ranked_value / self.optimum_value
 
 
 def compare_with_optimum(candidates: Sequence[Candidate], places: Sequence[PlaceLimit],
                          rules: AllocationRules, allocation: Allocation,
                          time_limit: float = 10.0) -> OptimumComparison:
-    """Solve ``max sum score_i x_i`` subject to ``sum amount_i x_i <= budget`` and each
-    place's ``sum amount_i x_i <= cap``, x binary, over the applications at or above the
-    threshold (``scipy.optimize.milp``, HiGHS), and compare with the ranking's value
-    (the sum of score x award / amount over its awards)."""
+    """Solve ``max sum score_i x amount_i x x_i`` subject to ``sum amount_i x_i <= budget``
+    and each place's ``sum amount_i x_i <= cap``, x binary, over the applications at or
+    above the threshold (``scipy.optimize.milp``, HiGHS), and compare with the ranking's
+    ``sum score_i x award_i``."""
     import numpy as np
     from scipy.optimize import Bounds, LinearConstraint, milp
 
     pool = [c for c in candidates if c.refusal is None and c.score is not None
             and c.score >= rules.quality_threshold]
     decisions = allocation.by_reference()
-    ranked_value = sum((c.score or 0.0) * decisions[c.reference].award / c.amount
+    ranked_value = sum((c.score or 0.0) * decisions[c.reference].award
                        for c in pool if c.reference in decisions)
     if not pool:
         return OptimumComparison(ranked_value, 0.0, allocation.awarded, 0, "nothing to fund")
     amounts = np.array([c.amount for c in pool], dtype=float)
-    scores = np.array([c.score or 0.0 for c in pool], dtype=float)
+    value = np.array([c.score or 0.0 for c in pool], dtype=float) * amounts
     rows = [amounts]
     upper = [float(rules.budget)]
     for p in places:
@@ -388,15 +393,15 @@ def compare_with_optimum(candidates: Sequence[Candidate], places: Sequence[Place
         rows.append(np.array([a if c.place == p.place else 0.0
                               for c, a in zip(pool, amounts, strict=True)]))
         upper.append(float(p.cap))
-    result = milp(-scores, constraints=LinearConstraint(np.vstack(rows), -np.inf,
-                                                        np.array(upper)),
+    result = milp(-value, constraints=LinearConstraint(np.vstack(rows), -np.inf,
+                                                       np.array(upper)),
                   integrality=np.ones(len(pool)), bounds=Bounds(0, 1),
                   options={"time_limit": time_limit})
     if result.x is None:
         return OptimumComparison(ranked_value, math.nan, allocation.awarded, 0,
                                  str(result.message))
     chosen = np.round(result.x) > 0.5
-    return OptimumComparison(ranked_value, float(scores[chosen].sum()), allocation.awarded,
+    return OptimumComparison(ranked_value, float(value[chosen].sum()), allocation.awarded,
                              int(amounts[chosen].sum()), str(result.message))
 
 
