@@ -72,3 +72,16 @@ def test_the_same_seed_gives_the_same_awards(demo: DemoResult, evidence_dir: Pat
     b = json.loads(next((tmp_path / "again").glob("allocation-*.json")).read_text("utf-8"))
     assert a["result_sha256"] == b["result_sha256"]
     assert a["inputs_sha256"] == b["inputs_sha256"]
+
+
+def test_the_demo_command(evidence_dir: Path, shared_data: Path, tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from vru.interfaces.cli.main import app
+
+    out = tmp_path / "cli-demo"
+    result = CliRunner().invoke(app, ["rounds", "demo", "--out", str(out), "--data-dir",
+                                      str(evidence_dir), "--mirror", str(shared_data)])
+    assert result.exit_code == 0, result.output
+    assert "SYNTHETIC funding round demonstration" in result.output
+    assert sorted(p.suffix for p in out.glob("360giving-SYNTHETIC-*")) == [".json", ".xlsx"]
