@@ -20,7 +20,10 @@ from vru.adapters.records.migrate import current_revision, downgrade, head_revis
 from vru.adapters.records.models import GENESIS_HASH, AuditHead, Base
 
 TABLES = {"users", "sessions", "audit_log", "audit_head", "cases", "case_codings",
-          "recommendations", "alembic_version"}
+          "recommendations", "alembic_version",
+          *(f"commissioning_{t}" for t in ("interventions", "rounds", "places", "applications",
+                                           "conflicts", "scores", "moderations", "awards",
+                                           "payments"))}
 
 
 def test_upgrade_creates_every_table_and_the_chain_head(database_url: str) -> None:

@@ -100,6 +100,8 @@ def create_app(service: RecordsService | None = None, *, data_dir: Path | None =
         dependencies=[Depends(authorise)],
     )
     app.state.service = svc
+    # The evidence store (for map outlines on public pages) lives in the same data directory.
+    app.state.data_dir = data_dir
     for router in (meta.router, auth.router, register.router, admin.router,
                    commissioning.router):
         app.include_router(router)

@@ -33,6 +33,7 @@ from vru.services.records import (
 from vru.services.security.passwords import PasswordPolicy
 from vru.services.security.roles import ROLE_LABELS, TOTP_REQUIRED, Role
 from vru.services.security.settings import InsecureSettings
+from vru.services.settings import resolve_data_dir
 
 DatabaseUrlOption = Annotated[
     str | None,
@@ -114,8 +115,9 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
                               "only over HTTPS.")
         console.print(f"Records service ({svc.records.dialect}) on http://{host}:{port}/api/"
                       " - API description at /api/docs", highlight=False)
-        uvicorn.run(create_app(svc), host=host, port=port, proxy_headers=False,
-                    server_header=False, log_level="info")
+        app = create_app(svc, data_dir=resolve_data_dir(data_dir))
+        uvicorn.run(app, host=host, port=port, proxy_headers=False, server_header=False,
+                    log_level="info")
 
     @users_app.command("create")
     def users_create(
