@@ -269,6 +269,7 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                                         stats=stats)
                 seconds = time.perf_counter() - t1
                 cpu = cpu_seconds() - c0
+            cpu += mem.descendants_cpu
             failed = [o for o in outcomes if not o.ok]
             stored = sum(o.result.rows_stored for o in outcomes if o.result)
             read = sum(o.result.rows_read for o in outcomes if o.result)
@@ -280,7 +281,8 @@ def main(argv: list[str] | None = None) -> dict[str, Any]:
                          "jobs": stats.jobs})
             b_rows, b_s = base_runs[-1]
             print(f"  run {rep + 1}: {read:,} rows in {seconds:.1f} s ({read / seconds:,.0f} "
-                  f"rows/s, {cpu:.1f} CPU s), peak RSS {mem.peak / 2**30:.2f} GiB; pandas "
+                  f"rows/s, {cpu:.1f} CPU s), peak RSS {mem.peak / 2**30:.2f} GiB (rise "
+                  f"{mem.rise / 2**30:.2f} GiB); pandas "
                   f"baseline {b_rows:,} rows in {b_s:.1f} s ({b_rows / b_s:,.0f} rows/s)",
                   flush=True)
             shutil.rmtree(base / f"store{rep}", ignore_errors=True)

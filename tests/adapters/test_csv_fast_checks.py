@@ -104,6 +104,8 @@ def _is_utf8(data: bytes) -> bool:
     return True
 
 
+_DUCKDB = duckdb.connect()
+
 texts = st.lists(st.text(alphabet=st.sampled_from(
     ["a", "b", " ", "\u00a0", "\u2003", "\t", "é", ",", "\u3000", "\u200b"]), max_size=4),
     min_size=1, max_size=8)
@@ -115,8 +117,7 @@ def test_may_need_trim_is_never_wrong_when_it_says_no(values: list[str], cut: in
     array = pa.array(values, pa.string())
     if cut and len(values) > 2 * cut:
         array = array.slice(cut, len(values) - 2 * cut)  # a slice reads inside its buffers
-    con = duckdb.connect()
-    changed = con.execute("SELECT bool_or(trim(v) <> v) FROM (SELECT unnest(?) AS v)",
+    changed = _DUCKDB.execute("SELECT bool_or(trim(v) <> v) FROM (SELECT unnest(?) AS v)",
                           [array.to_pylist()]).fetchall()[0][0]
     if changed:
         assert may_need_trim(array)
