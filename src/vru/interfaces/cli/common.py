@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from vru.adapters.store.evidence_store import EvidenceStore
 from vru.domain.problems import InputError
 from vru.services.settings import resolve_data_dir
+
+if TYPE_CHECKING:
+    from vru.services.records import RecordsService
 
 console = Console()
 err_console = Console(stderr=True)
@@ -37,3 +41,30 @@ def report_input_error(exc: InputError) -> None:
         err_console.print(f"  • {p}", highlight=False, markup=False, soft_wrap=True)
     if exc.total > 10:
         err_console.print(f"  … and {exc.total - 10} more.", highlight=False)
+
+
+DatabaseUrlOption = Annotated[
+    str | None,
+    typer.Option("--database-url", envvar="VRU_DATABASE_URL", show_default=False,
+                 help="Records database (default: $VRU_DATABASE_URL, else SQLite in the data "
+                      "directory)."),
+]
+
+
+def open_records(data_dir: Path | None, database_url: str | None) -> RecordsService:
+    """The records service, or exit 2 with the reason when its settings are unsafe."""
+    # Imported here so commands that never touch records do not load SQLAlchemy.
+    from vru.services.records import RecordsService
+    from vru.services.security.settings import InsecureSettings
+
+    try:
+        return RecordsService.open(data_dir, url=database_url)
+    except InsecureSettings as exc:
+        err_console.print(f"[bold red]Refused:[/] {escape(str(exc))}", highlight=False)
+        raise typer.Exit(2) from None
+
+
+def refusal(exc: Exception) -> typer.Exit:
+    """Print why an operation was refused; the caller raises the returned exit (status 1)."""
+    err_console.print(f"[bold red]Refused:[/] {escape(str(exc))}", highlight=False)
+    return typer.Exit(1)

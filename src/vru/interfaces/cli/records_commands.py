@@ -17,11 +17,18 @@ import typer
 from rich.table import Table
 
 from vru.domain.problems import InputError
-from vru.interfaces.cli.common import DataDirOption, console, err_console, report_input_error
+from vru.interfaces.cli.common import (
+    DatabaseUrlOption,
+    DataDirOption,
+    console,
+    err_console,
+    report_input_error,
+)
+from vru.interfaces.cli.common import open_records as _open
+from vru.interfaces.cli.common import refusal as _fail
 from vru.services import register as reg
 from vru.services.records import (
     NewUser,
-    RecordsService,
     ServiceError,
     command_line,
     create_user,
@@ -32,15 +39,8 @@ from vru.services.records import (
 )
 from vru.services.security.passwords import PasswordPolicy
 from vru.services.security.roles import ROLE_LABELS, TOTP_REQUIRED, Role
-from vru.services.security.settings import InsecureSettings
 from vru.services.settings import resolve_data_dir
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="VRU_DATABASE_URL", show_default=False,
-                 help="Records database (default: $VRU_DATABASE_URL, else SQLite in the data "
-                      "directory)."),
-]
 PasswordStdinOption = Annotated[
     bool,
     typer.Option("--password-stdin", help="Read the password from standard input (one line) "
@@ -48,17 +48,6 @@ PasswordStdinOption = Annotated[
 ]
 
 
-def _open(data_dir: Path | None, database_url: str | None) -> RecordsService:
-    try:
-        return RecordsService.open(data_dir, url=database_url)
-    except InsecureSettings as exc:
-        err_console.print(f"[bold red]Refused:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]Refused:[/] {exc}", highlight=False, markup=True)
-    return typer.Exit(1)
 
 
 def _read_password(from_stdin: bool, prompt: str = "Password") -> str:

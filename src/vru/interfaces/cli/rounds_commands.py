@@ -34,34 +34,24 @@ from vru.domain.commissioning.criteria import DEFAULT_CRITERIA
 from vru.domain.commissioning.rounds import AwardLevel, RoundError, RoundTerms
 from vru.domain.commissioning.threesixtygiving import Funder
 from vru.domain.problems import InputError
-from vru.interfaces.cli.common import DataDirOption, console, err_console, report_input_error
+from vru.interfaces.cli.common import (
+    DatabaseUrlOption,
+    DataDirOption,
+    console,
+    err_console,
+    report_input_error,
+)
+from vru.interfaces.cli.common import open_records as _open
+from vru.interfaces.cli.common import refusal as _fail
 from vru.services import commissioning as cm
-from vru.services.records import RecordsService, ServiceError, command_line
-from vru.services.security.settings import InsecureSettings
+from vru.services.records import ServiceError, command_line
 
-DatabaseUrlOption = Annotated[
-    str | None,
-    typer.Option("--database-url", envvar="VRU_DATABASE_URL", show_default=False,
-                 help="Records database (default: $VRU_DATABASE_URL, else SQLite in the data "
-                      "directory)."),
-]
 RoundArg = Annotated[str, typer.Argument(metavar="ROUND", help="The round's reference.")]
 BaseUrlOption = Annotated[str, typer.Option(
     "--base-url", envvar="VRU_PUBLIC_BASE_URL",
     help="Web address the public pages are served from (goes into the 360Giving file).")]
 
 
-def _open(data_dir: Path | None, database_url: str | None) -> RecordsService:
-    try:
-        return RecordsService.open(data_dir, url=database_url)
-    except InsecureSettings as exc:
-        err_console.print(f"[bold red]Refused:[/] {exc}", highlight=False)
-        raise typer.Exit(2) from None
-
-
-def _fail(exc: Exception) -> typer.Exit:
-    err_console.print(f"[bold red]Refused:[/] {exc}", highlight=False, markup=False)
-    return typer.Exit(1)
 
 
 def _money(v: Any) -> str:
