@@ -141,6 +141,15 @@ AGE_BANDS = _vocab("age band", [
     ("age_45_54", "45 to 54"),
     ("age_55_64", "55 to 64"),
     ("age_65_plus", "65 and over"),
+    # The MPS homicide victim file gives a group, not an age; its boundaries are the MPS's.
+    ("mps_child", "Child (MPS age group)",
+     "The MPS homicide file's age group \"Child\"; no age is given."),
+    ("mps_adolescent_young_adult", "Adolescent or young adult (MPS age group)",
+     "The MPS homicide file's age group \"Adolescent/Young Adult\"; no age is given."),
+    ("mps_adult", "Adult (MPS age group)",
+     "The MPS homicide file's age group \"Adult\"; no age is given."),
+    ("mps_elderly", "Elderly (MPS age group)",
+     "The MPS homicide file's age group \"Elderly\"; no age is given."),
     ("not_known", "Not known"),
 ])
 
@@ -174,6 +183,9 @@ RELATIONSHIPS = _vocab("relationship", [
     ("friend_or_acquaintance", "Friend or acquaintance"),
     ("stranger", "Stranger"),
     ("other", "Other relationship"),
+    ("domestic_unspecified", "Domestic (partner or family; which not recorded)",
+     "The MPS flags the homicide as domestic abuse (a partner, ex-partner or family "
+     "member) without saying which."),
     ("no_suspect", "No suspect identified"),
     ("not_known", "Not known"),
 ], "Victim's relationship to the principal suspect, as in ONS Homicide in England and Wales.")

@@ -37,6 +37,7 @@ from vru.services.records import (
     set_disabled,
     verify_audit,
 )
+from vru.services.register_seed import load_mps_homicides
 from vru.services.security.passwords import PasswordPolicy
 from vru.services.security.roles import ROLE_LABELS, TOTP_REQUIRED, Role
 from vru.services.settings import resolve_data_dir
@@ -316,6 +317,28 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
             svc.close()
         console.print(f"Added {result.cases:,} SYNTHETIC cases with {result.codings:,} "
                       "codings (references SYN-...).", highlight=False)
+
+    @register_app.command("load-mps-homicides")
+    def register_load_mps_homicides(
+        file: Annotated[Path, typer.Argument(help="The MPS homicide victim file (CSV).")],
+        data_dir: DataDirOption = None,
+        database_url: DatabaseUrlOption = None,
+    ) -> None:
+        """Add the MPS homicide victims (2003-2023, year and borough) as register cases.
+        The file is loaded whole or not at all; loading it again changes nothing."""
+        svc = _open(data_dir, database_url)
+        try:
+            result = load_mps_homicides(svc, command_line(), file)
+        except InputError as exc:
+            report_input_error(exc)
+            raise typer.Exit(1) from None
+        except ServiceError as exc:
+            raise _fail(exc) from None
+        finally:
+            svc.close()
+        console.print(f"{result.file}: {result.cases:,} victims; added {result.added:,} "
+                      f"cases, {result.unchanged:,} already on the register.",
+                      highlight=False)
 
     @register_app.command("summary")
     def register_summary(
