@@ -102,6 +102,12 @@ ROUTES: dict[tuple[str, str], Permission] = {
     ("POST", "/rounds/{round_ref}/allocate"): P.COMMISSIONING_MANAGE,
     ("GET", "/rounds/{round_ref}/allocation"): P.COMMISSIONING_READ,
     ("POST", "/rounds/{round_ref}/publish"): P.COMMISSIONING_MANAGE,
+    # register web pages (GOV.UK Design System; restricted but for the analysis page,
+    # which shows everyone else only disclosure-controlled figures)
+    ("GET", "/register/cases"): P.CASES_READ,
+    ("GET", "/register/cases/{case_id}"): P.CASES_READ,
+    ("POST", "/register/cases/{case_id}/coding"): P.CASES_CODE,
+    ("GET", "/register/analysis"): P.REGISTER_SUMMARY,
     # administration
     ("GET", "/api/users"): P.USERS_MANAGE,
     ("POST", "/api/users"): P.USERS_MANAGE,

@@ -16,8 +16,10 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 def install(app: FastAPI) -> None:
     """Add the pages' routes and the browser-friendly handling of 401 and 403."""
     from vru.interfaces.web.pages import error_page, login_redirect, router
+    from vru.interfaces.web.register_pages import router as register_router
 
     app.include_router(router)
+    app.include_router(register_router)
 
     async def _http_error(request: Request, exc: StarletteHTTPException) -> Response:
         path = request.url.path
