@@ -12,6 +12,10 @@ each case reviewer also codes one case (the coding form's POST and its 303). Eve
 view and analysis is an audited read (one chained audit entry each) and every coding an
 audited write, as in use.
 
+Users read each page before asking for the next: ``--think-ms`` (default 1,000 ms mean,
+uniform from half to one and a half times it); ``--think-ms 0`` sends requests back to back,
+which measures a saturated server (latency is then the queue: 50 / throughput).
+
 Bounded: ``--rounds`` per user and ``--max-seconds`` overall (no new request starts after
 it). Printed per database: requests, errors (anything but the expected status, or a
 failure), p50, p95 and max latency in ms, and requests per second. Target: p95 under
@@ -165,8 +169,13 @@ class Tally:
     by_page: dict[str, list[float]] = field(default_factory=dict)
 
 
+THINK = [0.0]  # seconds a user spends on a page before the next request (mean)
+
+
 async def timed(client: httpx.AsyncClient, tally: Tally, page: str, method: str, path: str,
                 expect: int, **kw: Any) -> httpx.Response | None:
+    if THINK[0] > 0 and page != "warm-up":
+        await asyncio.sleep(random.uniform(0.5, 1.5) * THINK[0])
     start = time.perf_counter()
     try:
         response = await client.request(method, path, **kw)
@@ -279,6 +288,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--rounds", type=int, default=5, help="page rounds per user")
     parser.add_argument("--max-seconds", type=float, default=120.0)
+    parser.add_argument("--think-ms", type=float, default=1000.0,
+                        help="mean time a user reads a page before the next request "
+                             "(uniform, 0.5 to 1.5 times this); 0 for back-to-back")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -287,6 +299,9 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not 2 <= args.users <= 500 or not 1 <= args.rounds <= 100:
         parser.error("--users 2..500 and --rounds 1..100")
+    THINK[0] = max(0.0, args.think_ms) / 1000
+    print(f"{args.users} users x {args.rounds} rounds; think time {args.think_ms:.0f} ms "
+          "(mean) between a user's requests")
     results = []
     with tempfile.TemporaryDirectory(prefix="vru-load-") as folder:
         with scratch_database("sqlite", Path(folder)) as url:
