@@ -84,6 +84,28 @@ def _error(status: int, detail: str, **extra: Any) -> JSONResponse:
     return JSONResponse({"detail": detail, **extra}, status_code=status)
 
 
+def _document_business_rule_errors(app: FastAPI) -> None:
+    """A 422 is either FastAPI's list of validation errors or, when a request is well formed
+    but breaks a rule of the service (``UserError``), one message: say both in the schema."""
+    default = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = default()
+            error = schema.get("components", {}).get("schemas", {}).get("HTTPValidationError")
+            if error is not None:
+                detail = error["properties"]["detail"]
+                error["properties"]["detail"] = {
+                    "title": "Detail",
+                    "anyOf": [{k: v for k, v in detail.items() if k != "title"},
+                              {"type": "string",
+                               "description": "Why the service refused the request."}]}
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
 def create_app(service: RecordsService | None = None, *, data_dir: Path | None = None
                ) -> FastAPI:
     """The API application over ``service`` (default: the records service of ``data_dir``,
@@ -106,6 +128,7 @@ def create_app(service: RecordsService | None = None, *, data_dir: Path | None =
                    commissioning.router):
         app.include_router(router)
     install_web(app)
+    _document_business_rule_errors(app)
     app.add_middleware(SecurityHeaders)
 
     @app.exception_handler(UserError)

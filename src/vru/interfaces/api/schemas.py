@@ -7,6 +7,8 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from vru.services.security.roles import Role
+
 
 class Message(BaseModel):
     detail: str
@@ -213,7 +215,7 @@ class UserIn(BaseModel):
 
     username: str = Field(max_length=64)
     password: str = Field(max_length=1000)
-    role: str
+    role: Role
     borough: str | None = Field(default=None, max_length=80)
     display_name: str | None = Field(default=None, max_length=120)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -63,7 +64,8 @@ def reset_password(username: str, body: PasswordResetIn, svc: ServiceDep,
 @router.get("/audit", response_model=list[AuditEntryOut], summary="The audit log")
 def audit(svc: ServiceDep, principal: PrincipalDep,
           limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-          before_seq: int | None = None, entity: str | None = None,
+          before_seq: Annotated[int | None, Query(ge=0, le=2**63 - 1)] = None,
+          entity: str | None = None,
           entity_id: str | None = None) -> list[AuditEntryOut]:
     """Newest entries first: who, when (UTC), what, before and after."""
     return [AuditEntryOut(**e) for e in rec.audit_entries(
@@ -75,6 +77,9 @@ def audit(svc: ServiceDep, principal: PrincipalDep,
 def verify(svc: ServiceDep, principal: PrincipalDep,
            anchor: str | None = None) -> ChainOut:
     """Recompute every entry's hash and link; names the first entry that does not fit."""
+    if anchor is not None and not re.fullmatch(r"[0-9]{1,18}:[0-9a-f]{64}", anchor.strip()):
+        raise rec.UserError("An anchor is SEQ:HASH as `vru audit verify` prints it: a "
+                            "sequence number, a colon and a 64-character sha256 in hex.")
     report = rec.verify_audit(svc, anchor)
     return ChainOut(ok=report.ok, entries=report.entries, anchor=report.anchor,
                     problem=report.problem, bad_seq=report.bad_seq)
