@@ -169,6 +169,7 @@ class Tally:
     by_page: dict[str, list[float]] = field(default_factory=dict)
 
 
+CODE = [True]  # case reviewers code a case (a write that changes the analysis)
 THINK = [0.0]  # seconds a user spends on a page before the next request (mean)
 
 
@@ -204,7 +205,8 @@ async def user_session(base: str, user: User, rounds: int, stop_at: float, codin
             case_id = rng.choice(user.case_ids)
             await timed(client, tally, "case", "GET", f"/register/cases/{case_id}", 200)
             await timed(client, tally, "analysis", "GET", "/register/analysis", 200)
-            if n == 0 and user.role == "case_reviewer" and time.monotonic() <= stop_at:
+            if n == 0 and CODE[0] and user.role == "case_reviewer" \
+                    and time.monotonic() <= stop_at:
                 page = await timed(client, tally, "case", "GET",
                                    f"/register/cases/{coding_case}", 200)
                 found = CSRF.search(page.text) if page is not None else None
@@ -231,13 +233,15 @@ async def load(base: str, users: list[User], rounds: int, max_seconds: float
                ) -> tuple[Tally, float]:
     tally = Tally()
     rng = random.Random(7)
-    # warm up: one of each page, so the first (cached) analysis is not in the figures
+    # warm up: one of each page as a case reviewer and as a borough officer, so the first
+    # computation of each (cached) analysis is not in the figures
     warm = Tally()
-    async with httpx.AsyncClient(base_url=base, cookies={SESSION_COOKIE: users[-1].token},
-                                 timeout=120) as client:
-        for path in ("/register/cases", f"/register/cases/{users[-1].case_ids[0]}",
-                     "/register/analysis"):
-            await timed(client, warm, "warm-up", "GET", path, 200)
+    for user in {users[0].role: users[0], users[-1].role: users[-1]}.values():
+        async with httpx.AsyncClient(base_url=base, cookies={SESSION_COOKIE: user.token},
+                                     timeout=120) as client:
+            for path in ("/register/cases", f"/register/cases/{user.case_ids[0]}",
+                         "/register/analysis"):
+                await timed(client, warm, "warm-up", "GET", path, 200)
     if warm.errors:
         raise RuntimeError(f"warm-up failed: {warm.errors}")
     start = asyncio.Event()
@@ -291,6 +295,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--think-ms", type=float, default=1000.0,
                         help="mean time a user reads a page before the next request "
                              "(uniform, 0.5 to 1.5 times this); 0 for back-to-back")
+    parser.add_argument("--no-coding", action="store_true",
+                        help="reads only: no case reviewer codes a case")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -300,8 +306,9 @@ def main(argv: list[str] | None = None) -> int:
     if not 2 <= args.users <= 500 or not 1 <= args.rounds <= 100:
         parser.error("--users 2..500 and --rounds 1..100")
     THINK[0] = max(0.0, args.think_ms) / 1000
+    CODE[0] = not args.no_coding
     print(f"{args.users} users x {args.rounds} rounds; think time {args.think_ms:.0f} ms "
-          "(mean) between a user's requests")
+          f"(mean) between a user's requests; {'no codings' if args.no_coding else 'codings'}")
     results = []
     with tempfile.TemporaryDirectory(prefix="vru-load-") as folder:
         with scratch_database("sqlite", Path(folder)) as url:
