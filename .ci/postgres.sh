@@ -10,7 +10,8 @@
 # durability (fsync off): it is for tests only. Progress goes to stderr.
 set -euo pipefail
 
-STATE="${TMPDIR:-/tmp}/vru-ci-postgres.state"
+# One state file per checkout, so two checkouts on one machine do not stop each other's server.
+STATE="${TMPDIR:-/tmp}/vru-ci-postgres-$(pwd -P | cksum | cut -d" " -f1).state"
 log() { echo "postgres.sh: $*" >&2; }
 find_bindir() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 
