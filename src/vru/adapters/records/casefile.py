@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -115,25 +115,33 @@ def _read_excel(path: Path) -> CaseFile:
                 raise InputError([Problem(name, 1, c, None, "has a duplicated column",
                                           "Remove or rename one of them")])
             seen.add(c)
-        rows: list[tuple[int, dict[str, str]]] = []
-        for number, values in enumerate(rows_iter, start=2):
-            cells = [_cell_text(v) for v in values]
-            extra = [v for v in cells[len(columns):] if v]
-            if extra:
-                raise InputError([Problem(name, number, None, extra[0],
-                                          "has a value beyond the last named column",
-                                          "Delete it or give its column a name")])
-            if number - 1 > MAX_ROWS:
-                raise InputError([Problem(name, None, None, None,
-                                          f"has more than {MAX_ROWS:,} rows",
-                                          "Split it into smaller files")])
-            cells += [""] * (len(columns) - len(cells))
-            rows.append((number, dict(zip(columns, cells[: len(columns)], strict=True))))
-        while rows and not any(rows[-1][1].values()):
-            rows.pop()
-        return CaseFile(name, columns, rows)
+        return CaseFile(name, columns, sheet_rows(name, columns, rows_iter))
     finally:
         book.close()
+
+
+def sheet_rows(name: str, columns: list[str], values: Iterable[Iterable[object]]
+               ) -> list[tuple[int, dict[str, str]]]:
+    """A worksheet's data rows (spreadsheet row 2 onwards) as text keyed by ``columns``,
+    trailing empty rows dropped. A value beyond the last named column, or more than
+    ``MAX_ROWS`` rows, refuses the whole file with its location."""
+    rows: list[tuple[int, dict[str, str]]] = []
+    for number, row in enumerate(values, start=2):
+        cells = [_cell_text(v) for v in row]
+        extra = [v for v in cells[len(columns):] if v]
+        if extra:
+            raise InputError([Problem(name, number, None, extra[0],
+                                      "has a value beyond the last named column",
+                                      "Delete it or give its column a name")])
+        if number - 1 > MAX_ROWS:
+            raise InputError([Problem(name, None, None, None,
+                                      f"has more than {MAX_ROWS:,} rows",
+                                      "Split it into smaller files")])
+        cells += [""] * (len(columns) - len(cells))
+        rows.append((number, dict(zip(columns, cells[: len(columns)], strict=True))))
+    while rows and not any(rows[-1][1].values()):
+        rows.pop()
+    return rows
 
 
 def write_rows(path: Path, columns: Sequence[str], rows: Sequence[Mapping[str, object]],

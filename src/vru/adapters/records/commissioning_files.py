@@ -18,7 +18,12 @@ import openpyxl
 from openpyxl.styles import Font
 from openpyxl.worksheet.worksheet import Worksheet
 
-from vru.adapters.records.casefile import EXCEL_SUFFIXES, MAX_ROWS, CaseFile, read_case_file
+from vru.adapters.records.casefile import (
+    EXCEL_SUFFIXES,
+    CaseFile,
+    read_case_file,
+    sheet_rows,
+)
 from vru.adapters.records.casefile import _cell_text as cell_text
 from vru.domain.commissioning.applications import (
     COLUMN_HELP,
@@ -92,23 +97,7 @@ def read_applications_file(path: Path) -> CaseFile:
                                     f"Use only: {', '.join(COLUMNS)}"))
         if problems:
             raise InputError(problems)
-        rows: list[tuple[int, dict[str, str]]] = []
-        for number, values in enumerate(rows_iter, start=2):
-            cells = [cell_text(v) for v in values]
-            extra = [v for v in cells[len(columns):] if v]
-            if extra:
-                raise InputError([Problem(name, number, None, extra[0],
-                                          "has a value beyond the last named column",
-                                          "Delete it or give its column a name")])
-            if number - 1 > MAX_ROWS:
-                raise InputError([Problem(name, None, None, None,
-                                          f"has more than {MAX_ROWS:,} rows",
-                                          "Split it into smaller files")])
-            cells += [""] * (len(columns) - len(cells))
-            rows.append((number, dict(zip(columns, cells[: len(columns)], strict=True))))
-        while rows and not any(rows[-1][1].values()):
-            rows.pop()
-        return CaseFile(name, columns, rows)
+        return CaseFile(name, columns, sheet_rows(name, columns, rows_iter))
     finally:
         book.close()
 
