@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -68,3 +70,22 @@ def refusal(exc: Exception) -> typer.Exit:
     """Print why an operation was refused; the caller raises the returned exit (status 1)."""
     err_console.print(f"[bold red]Refused:[/] {escape(str(exc))}", highlight=False)
     return typer.Exit(1)
+
+
+@contextmanager
+def records_session(data_dir: Path | None, database_url: str | None
+                    ) -> Iterator[RecordsService]:
+    """The records service for one command: a refused file is reported with its locations
+    and a refused operation with its reason (exit status 1); the service is always closed."""
+    from vru.services.records import ServiceError
+
+    svc = open_records(data_dir, database_url)
+    try:
+        yield svc
+    except InputError as exc:
+        report_input_error(exc)
+        raise typer.Exit(1) from None
+    except ServiceError as exc:
+        raise refusal(exc) from None
+    finally:
+        svc.close()

@@ -16,13 +16,12 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from vru.domain.problems import InputError
 from vru.interfaces.cli.common import (
     DatabaseUrlOption,
     DataDirOption,
     console,
     err_console,
-    report_input_error,
+    records_session,
 )
 from vru.interfaces.cli.common import open_records as _open
 from vru.interfaces.cli.common import refusal as _fail
@@ -168,13 +167,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Disable a user and end all their sessions."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             set_disabled(svc, command_line(), username, True)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"{username} is disabled and signed out everywhere.", highlight=False)
 
     @users_app.command("enable")
@@ -184,13 +178,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Enable a disabled user."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             set_disabled(svc, command_line(), username, False)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"{username} is enabled.", highlight=False)
 
     @users_app.command("reset-password")
@@ -203,15 +192,10 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Set a new password for a user (ending their sessions)."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             new = reset_password(svc, command_line(), username,
                                  _read_password(password_stdin, "New password"),
                                  new_totp=new_totp)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"Password reset for {new.user.username}; their sessions have ended.",
                       highlight=False)
         _show_totp(new)
@@ -255,16 +239,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
     ) -> None:
         """Import cases and codings. Every row is checked; the file is imported whole or
         not at all."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             result = reg.import_cases(svc, command_line(), file)
-        except InputError as exc:
-            report_input_error(exc)
-            raise typer.Exit(1) from None
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"{result.file}: imported {result.cases:,} cases and "
                       f"{result.codings:,} codings.", highlight=False)
 
@@ -308,13 +284,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Add a clearly labelled SYNTHETIC set of coded cases (for training and testing)."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             result = reg.load_synthetic(svc, command_line(), cases, seed)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"Added {result.cases:,} SYNTHETIC cases with {result.codings:,} "
                       "codings (references SYN-...).", highlight=False)
 
@@ -326,16 +297,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
     ) -> None:
         """Add the MPS homicide victims (2003-2023, year and borough) as register cases.
         The file is loaded whole or not at all; loading it again changes nothing."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             result = load_mps_homicides(svc, command_line(), file)
-        except InputError as exc:
-            report_input_error(exc)
-            raise typer.Exit(1) from None
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"{result.file}: {result.cases:,} victims; added {result.added:,} "
                       f"cases, {result.unchanged:,} already on the register.",
                       highlight=False)

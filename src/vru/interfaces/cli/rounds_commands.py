@@ -33,18 +33,17 @@ from vru.adapters.records.commissioning_files import write_template
 from vru.domain.commissioning.criteria import DEFAULT_CRITERIA
 from vru.domain.commissioning.rounds import AwardLevel, RoundError, RoundTerms
 from vru.domain.commissioning.threesixtygiving import Funder
-from vru.domain.problems import InputError
 from vru.interfaces.cli.common import (
     DatabaseUrlOption,
     DataDirOption,
     console,
     err_console,
-    report_input_error,
+    records_session,
 )
 from vru.interfaces.cli.common import open_records as _open
 from vru.interfaces.cli.common import refusal as _fail
 from vru.services import commissioning as cm
-from vru.services.records import ServiceError, command_line
+from vru.services.records import command_line
 
 RoundArg = Annotated[str, typer.Argument(metavar="ROUND", help="The round's reference.")]
 BaseUrlOption = Annotated[str, typer.Option(
@@ -175,15 +174,10 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         if why:
             err_console.print(f"The public map will have no outlines: {why}.",
                               highlight=False)
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             out = cm.create_round(svc, command_line(), spec, places,
                                   cm.decision_summary(record, str(decision)), outlines,
                                   background)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"Created round {out['reference']} (draft) with {len(out['places'])} "
                       f"eligible {out['level_label']}s and a budget of "
                       f"{_money(out['budget'])}. Open it with: vru rounds open "
@@ -210,13 +204,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
     def show(reference: RoundArg, as_json: Annotated[bool, typer.Option("--json")] = False,
              data_dir: DataDirOption = None, database_url: DatabaseUrlOption = None) -> None:
         """A round: terms, criteria and weights, places."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             r = cm.get_round(svc, command_line(), reference)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         if as_json:
             typer.echo(json.dumps(r, indent=2, default=str))
             return
@@ -237,13 +226,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
 
     def _move(reference: str, to: str, data_dir: Path | None, database_url: str | None
               ) -> None:
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             r = cm.move_round(svc, command_line(), reference, to)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"Round {r['reference']} is now: {r['status_label']}.", highlight=False)
 
     @rounds_app.command("open")
@@ -266,14 +250,9 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
                  ) -> None:
         """Write an applications file to fill in (Excel: with the round's places and the
         catalogue's approaches)."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             r = cm.get_round(svc, command_line(), reference)
             approaches = [(i.key, i.name) for i in cm.catalogue(svc)]
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         write_template(file, [(p["code"], p["name"]) for p in r["places"]], approaches)
         console.print(f"Wrote {file}.", highlight=False)
 
@@ -286,16 +265,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
     ) -> None:
         """Import applications. Every row is checked; the file is imported whole or not at
         all."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             result = cm.import_applications(svc, command_line(), reference, file)
-        except InputError as exc:
-            report_input_error(exc)
-            raise typer.Exit(1) from None
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"{result.file}: imported {result.imported:,} applications "
                       f"({result.eligible:,} eligible, {result.not_eligible:,} not).",
                       highlight=False)
@@ -312,15 +283,10 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Record a declared conflict of interest."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             cm.declare_conflict(svc, command_line(), reference, nature,
                                 application=application, organisation_id=organisation,
                                 person=person)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"Recorded {person}'s conflict.", highlight=False)
 
     @rounds_app.command("score")
@@ -334,17 +300,9 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
     ) -> None:
         """Record a panel's scores from a score sheet (whole file or nothing), then show
         where scoring stands."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             n = cm.import_scores(svc, command_line(), reference, file)
             status = cm.scoring_status(svc, command_line(), reference)
-        except InputError as exc:
-            report_input_error(exc)
-            raise typer.Exit(1) from None
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         counts: dict[str, int] = {}
         for s in status:
             counts[s["state"]] = counts.get(s["state"], 0) + 1
@@ -366,8 +324,7 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """List the applications whose scores differ too much, or settle one."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             if application is None:
                 queue = [s for s in cm.scoring_status(svc, command_line(), reference)
                          if s["state"] == "needs moderation"]
@@ -378,10 +335,6 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
                 return
             out = cm.moderate(svc, command_line(), reference, application,
                               _points(points or []), reason, moderator=moderator)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         console.print(f"Moderated {application}: {out['points']}.", highlight=False)
 
     @rounds_app.command("allocate")
@@ -396,8 +349,7 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
     ) -> None:
         """Allocate the budget (the ranked method with floors and caps) and show every
         decision with its reason."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             if verify:
                 check = cm.verify_allocation(svc, command_line(), reference)
                 console.print("Same awards on re-running: " + ("yes" if check["ok"] else
@@ -406,10 +358,6 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
                     raise typer.Exit(1)
                 return
             result = cm.allocate(svc, command_line(), reference)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         if as_json:
             typer.echo(json.dumps(result, indent=2, default=str))
             return
@@ -431,13 +379,8 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
     ) -> None:
         """Publish an allocated round (after the 360Giving schema and quality checks) and
         write its files."""
-        svc = _open(data_dir, database_url)
-        try:
+        with records_session(data_dir, database_url) as svc:
             result = cm.publish(svc, command_line(), reference, base_url)
-        except ServiceError as exc:
-            raise _fail(exc) from None
-        finally:
-            svc.close()
         paths = cm.write_publication(result.package, out, f"360giving-{reference}")
         console.print(f"Published {len(result.package['grants'])} grants: "
                       f"{paths[0]} and {paths[1]}.", highlight=False)
