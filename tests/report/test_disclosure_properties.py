@@ -143,3 +143,11 @@ def test_rules_are_described_for_the_annex_without_jargon() -> None:
     with pytest.raises(ValueError):
         DisclosureRules(round_base=1)
     assert DisclosureRules.from_dict(DisclosureRules(12, 5).to_dict()) == DisclosureRules(12, 5)
+
+
+def test_scan_names_where_each_leaked_count_is() -> None:
+    doc = {"tables": {"t": [{"count": 50}, {"count": 3, "rows": [{"count": 4}]}]},
+           "ok": [[{"count": 15}]]}
+    found = sorted(scan_for_counts(doc, DisclosureRules(), "page"))
+    assert found == ["page.tables.t[1].count = 3 may not be published",
+                     "page.tables.t[1].rows[0].count = 4 may not be published"]

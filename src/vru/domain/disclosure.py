@@ -213,7 +213,9 @@ def suppress(
             all_lines.append((cells, None))
 
     flags: dict[Cell, str] = {
-        (r, c): str(reason.at[r, c]) for c in protected for r in table.index
+        (r, c): str(v)
+        for c in protected
+        for r, v in zip(table.index, reason[c].tolist(), strict=True)
     }
     counts: dict[Cell, int] = {
         (r, c): int(v)
@@ -694,18 +696,30 @@ def scan_for_counts(obj: Any, rules: DisclosureRules | None = None, where: str =
     rules = rules or DisclosureRules()
     wanted = frozenset(keys)
     problems: list[str] = []
-    stack: list[tuple[Any, str]] = [(obj, where or "$")]
+    # Each node carries the trail to it (parent trail, step); the path text is only written
+    # for a problem, as a report holds hundreds of thousands of nodes and few problems.
+    Trail = tuple[Any, str | int] | None
+    stack: list[tuple[Any, Trail]] = [(obj, None)]
+    root = where or "$"
+
+    def text(trail: Trail) -> str:
+        steps: list[str] = []
+        while trail is not None:
+            trail, step = trail
+            steps.append(f"[{step}]" if isinstance(step, int) else f".{step}")
+        return root + "".join(reversed(steps))
+
     while stack:
-        node, path = stack.pop()
+        node, trail = stack.pop()
         if isinstance(node, Mapping):
             for k, v in node.items():
                 if str(k) in wanted and _is_number(v) and math.isfinite(float(v)):
                     if not rules.allows(float(v)):
-                        problems.append(f"{path}.{k} = {v!r} may not be published")
+                        problems.append(f"{text(trail)}.{k} = {v!r} may not be published")
                 elif isinstance(v, (Mapping, list, tuple)):
-                    stack.append((v, f"{path}.{k}"))
+                    stack.append((v, (trail, str(k))))
         elif isinstance(node, (list, tuple)):
             for i, v in enumerate(node):
                 if isinstance(v, (Mapping, list, tuple)):
-                    stack.append((v, f"{path}[{i}]"))
+                    stack.append((v, (trail, i)))
     return problems

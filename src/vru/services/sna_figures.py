@@ -52,11 +52,16 @@ period in years), so periods of different lengths compare.
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
+import json
 import math
+import sys
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
+from pathlib import Path
 from typing import Any, Literal, cast
 
 import duckdb
@@ -67,6 +72,7 @@ import pandas as pd
 import pyarrow as pa
 
 from vru.adapters.reference_data import load_school_terms_london
+from vru.adapters.store.derived import DerivedCache
 from vru.adapters.store.evidence_store import EvidenceStore
 from vru.adapters.store.geo import BoundariesNotLoaded, load_boundaries
 from vru.domain.geography import EPSG_BNG, EPSG_WGS84
@@ -87,6 +93,7 @@ from vru.domain.statistics.provenance import (
     attach,
     with_provenance_columns,
 )
+from vru.services import crime_series as crime_series_module
 from vru.services.areas import AreaDefinition, get_area
 from vru.services.crime_series import monthly_series
 
@@ -456,6 +463,13 @@ class SnaData:
         self._import_files: dict[str, str] | None = None
         self._source_meta: dict[str, CountSource] = {}
         self._area_code: str | None = None
+        self._derived = DerivedCache(store)
+        # What the derived entries were computed from: every stored file (each named by its
+        # import), the area's definition and the code that builds them.
+        self._derived_key = json.dumps([
+            _CODE_DIGEST, dataclasses.asdict(self.area),
+            sorted(p for paths in self.datasets.values() for p in paths)],
+            sort_keys=True, default=str)
 
     # -- plumbing -------------------------------------------------------------------------
 
@@ -543,33 +557,47 @@ class SnaData:
 
     def sources(self, level: str) -> list[CountSource]:
         """The count sources of ``level`` ('lad', 'ward', 'lsoa') for the area, primary
-        first: the MPS files, then police.uk street crime for LADs they do not cover."""
+        first: the MPS files, then police.uk street crime for LADs they do not cover.
+
+        Built once per store state and kept as a derived entry beside the store
+        (``DerivedCache``), so the next run reads the cubes instead of rebuilding them."""
         if level not in self._sources:
-            found: list[CountSource] = []
-            if level == "lad":
-                mps = self._mps_source("borough")
-                if mps is not None:
-                    found.append(mps)
-            elif level == "ward":
-                mps = self._mps_source("ward")
-                if mps is not None:
-                    found.append(mps)
-            elif level == "lsoa":
-                annual = self._lsoa_annual_source()
-                if annual is not None:
-                    found.append(annual)
-            else:
+            if level not in ("lad", "ward", "lsoa"):
                 raise ValueError(f"unknown level {level!r}")
-            covered = set()
-            for s in found:
-                covered |= set(s.parents)
-            rest = [lad for lad in self.lads if lad not in covered]
-            if rest and level in ("lad", "lsoa"):
-                street = self._street_source(level, rest)
-                if street is not None:
-                    found.append(street)
-            self._sources[level] = found
+            name = f"sna-sources-{self.area.key}-{level}"
+            saved = self._derived.load(name, self._derived_key)
+            if saved is not None:
+                self._sources[level] = _unpack_sources(*saved)
+                return self._sources[level]
+            self._sources[level] = self._build_sources(level)
+            self._derived.save(name, self._derived_key, *_pack_sources(self._sources[level]))
         return self._sources[level]
+
+    def _build_sources(self, level: str) -> list[CountSource]:
+        found: list[CountSource] = []
+        if level == "lad":
+            mps = self._mps_source("borough")
+            if mps is not None:
+                found.append(mps)
+        elif level == "ward":
+            mps = self._mps_source("ward")
+            if mps is not None:
+                found.append(mps)
+        elif level == "lsoa":
+            annual = self._lsoa_annual_source()
+            if annual is not None:
+                found.append(annual)
+        else:
+            raise ValueError(f"unknown level {level!r}")
+        covered = set()
+        for s in found:
+            covered |= set(s.parents)
+        rest = [lad for lad in self.lads if lad not in covered]
+        if rest and level in ("lad", "lsoa"):
+            street = self._street_source(level, rest)
+            if street is not None:
+                found.append(street)
+        return found
 
     def _mps_source(self, geography_level: str) -> CountSource | None:
         if not self._has("crime_counts"):
@@ -731,6 +759,11 @@ class SnaData:
         """Every population base the store can give for the area's areas of ``level``."""
         key = (level, sex)
         if key not in self._populations:
+            name = f"sna-populations-{self.area.key}-{level}-{sex}"
+            saved = self._derived.load(name, self._derived_key)
+            if saved is not None:
+                self._populations[key] = [_population_from(d) for d in saved[1]]
+                return self._populations[key]
             if not self._has("population") and level != "lsoa":
                 self._populations[key] = []
             elif level == "lad":
@@ -741,6 +774,8 @@ class SnaData:
                 self._populations[key] = self._lsoa_populations(sex)
             else:
                 raise ValueError(f"unknown level {level!r}")
+            self._derived.save(name, self._derived_key, {},
+                               [_population_to(p) for p in self._populations[key]])
         return self._populations[key]
 
     def _small_area_totals(self, level: str, vintage: str, sex: str) -> pd.DataFrame:
@@ -2020,6 +2055,58 @@ def _fill_ranks(ranks: dict[str, FloatArray], rows: npt.NDArray[np.bool_], count
         ranks["rank_by_rate"][rows] = by_rate.rank
         ranks["rank_by_rate_low"][rows] = by_rate.rank_low
         ranks["rank_by_rate_high"][rows] = by_rate.rank_high
+
+
+# --------------------------------------------------------------------------- derived entries
+
+#: The code that builds count sources and populations: a change to it makes the derived
+#: entries it wrote stale.
+_CODE_DIGEST = hashlib.sha256(b"".join(
+    Path(m.__file__).read_bytes() for m in (sys.modules[__name__], crime_series_module)
+    if m.__file__)).hexdigest()
+
+
+def _pack_sources(sources: list[CountSource]) -> tuple[dict[str, npt.NDArray[Any]],
+                                                        list[dict[str, Any]]]:
+    arrays: dict[str, npt.NDArray[Any]] = {}
+    meta: list[dict[str, Any]] = []
+    for i, s in enumerate(sources):
+        arrays[f"{i}_periods"] = s.periods
+        arrays[f"{i}_cube"] = s.cube
+        arrays[f"{i}_outside"] = s.outside
+        meta.append({
+            "key": s.key, "dataset": s.dataset, "title": s.title, "level": s.level,
+            "vintage": s.vintage, "grain": s.grain, "codes": s.codes, "names": s.names,
+            "parents": s.parents, "keys": [list(k) for k in s.keys],
+            "outside_label": s.outside_label, "notes": s.notes,
+            "imports_at": [[p, k, sorted(ids)] for (p, k), ids in s.imports_at.items()]})
+    return arrays, meta
+
+
+def _unpack_sources(arrays: dict[str, npt.NDArray[Any]],
+                    meta: list[dict[str, Any]]) -> list[CountSource]:
+    return [CountSource(
+        key=m["key"], dataset=m["dataset"], title=m["title"], level=m["level"],
+        vintage=m["vintage"], grain=m["grain"], codes=m["codes"], names=m["names"],
+        parents=m["parents"], periods=arrays[f"{i}_periods"],
+        keys=[(k[0], k[1]) for k in m["keys"]], cube=arrays[f"{i}_cube"],
+        outside=arrays[f"{i}_outside"], outside_label=m["outside_label"], notes=m["notes"],
+        imports_at={(p, k): frozenset(ids) for p, k, ids in m["imports_at"]})
+        for i, m in enumerate(meta)]
+
+
+def _population_to(p: Population) -> dict[str, Any]:
+    return {"values": p.values, "source": p.source, "year": p.year, "reference": p.reference,
+            "sources": [[s.name, s.import_id] for s in p.sources],
+            "preference": p.preference, "note": p.note}
+
+
+def _population_from(d: dict[str, Any]) -> Population:
+    return Population(values={str(k): float(v) for k, v in d["values"].items()},
+                      source=d["source"], year=int(d["year"]),
+                      reference=float(d["reference"]),
+                      sources=tuple(SourceDataset(n, i) for n, i in d["sources"]),
+                      preference=int(d["preference"]), note=d["note"])
 
 
 # --------------------------------------------------------------------------- module API

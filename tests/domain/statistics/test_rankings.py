@@ -133,3 +133,23 @@ def test_rank_table_by_rate_with_provenance() -> None:
     by_volume = rk.rank_table(df, "n", rng=np.random.default_rng(8))
     assert by_volume["rank"].tolist() == [2, 3, 1, 4]
     assert_array_equal(by_volume["value"], df["n"])
+
+
+@settings(max_examples=30, deadline=None)
+@given(
+    counts=st.lists(st.integers(0, 300), min_size=2, max_size=30),
+    seed=st.integers(0, 2**32 - 1),
+    n_sim=st.integers(100, 1500),
+    confidence=st.sampled_from([0.8, 0.9, 0.95, 0.99]),
+)
+def test_rank_interval_ends_are_numpys_lower_and_higher_quantiles(
+    counts: list[int], seed: int, n_sim: int, confidence: float
+) -> None:
+    # The ends are read from one partition of the simulated ranks: they must equal
+    # np.quantile's "lower" and "higher" quantiles of the same simulations.
+    res = rk.rank_intervals(counts, rng=np.random.default_rng(seed), n_simulations=n_sim,
+                            confidence=confidence)
+    ranks = rk.simulated_ranks(counts, rng=np.random.default_rng(seed), n_simulations=n_sim)
+    tail = (1 - confidence) / 2
+    assert_array_equal(res.rank_low, np.quantile(ranks, tail, axis=0, method="lower"))
+    assert_array_equal(res.rank_high, np.quantile(ranks, 1 - tail, axis=0, method="higher"))

@@ -160,15 +160,41 @@ class EvidenceStore:
             cols = [d[0] for d in rel.description]
             return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
 
+    def state(self) -> tuple[tuple[int, int] | None, ...]:
+        """A signature of the catalogue on disk (its file and write-ahead log): it changes
+        whenever an import is recorded, so what was read under one state can be reused."""
+        out: list[tuple[int, int] | None] = []
+        for path in (self.catalogue_path, self.catalogue_path.with_name(
+                self.catalogue_path.name + ".wal")):
+            try:
+                st = path.stat()
+            except FileNotFoundError:
+                out.append(None)
+            else:
+                out.append((st.st_mtime_ns, st.st_size))
+        return tuple(out)
+
     def dataset_files(self) -> dict[str, list[str]]:
         """Every dataset's Parquet files, in import order (oldest first)."""
         if not self.exists():
             return {}
+        state = self.state()
+        with _READERS_LOCK:
+            known = _FILES.get(self.catalogue_path)
+            if known is not None and known[0] == state:
+                return {k: list(v) for k, v in known[1].items()}
         with self._catalogue(write=False) as con:
-            rows = con.execute(
-                "SELECT f.dataset, f.path FROM import_files f JOIN imports i USING (import_id) "
-                "ORDER BY i.imported_at, i.import_id"
-            ).fetchall()
+            out = self._read_dataset_files(con)
+        with _READERS_LOCK:
+            _remember(_FILES, self.catalogue_path, (state, out))
+        return {k: list(v) for k, v in out.items()}
+
+    def _read_dataset_files(self, con: duckdb.DuckDBPyConnection,
+                            schema: str = "main") -> dict[str, list[str]]:
+        rows = con.execute(
+            f"SELECT f.dataset, f.path FROM {schema}.import_files f "
+            f"JOIN {schema}.imports i USING (import_id) ORDER BY i.imported_at, i.import_id"
+        ).fetchall()
         out: dict[str, list[str]] = {}
         for dataset, path in rows:
             out.setdefault(dataset, []).append(str(self.root / path))
@@ -185,18 +211,40 @@ class EvidenceStore:
             return [dict(zip(cols, r, strict=True)) for r in rel.fetchall()]
 
     def connect(self) -> duckdb.DuckDBPyConnection:
-        """An in-memory DuckDB connection with one view per dataset over its Parquet files,
-        and the catalogue's tables (``imports``, ``import_files``, ``rejected_rows``)."""
-        con = duckdb.connect()
+        """A DuckDB connection with one view per dataset over its Parquet files, and the
+        catalogue's tables (``imports``, ``import_files``, ``rejected_rows``).
+
+        The views are built once per catalogue state and shared: each call returns a new
+        cursor on them (close it when done; temporary views and registered tables stay
+        private to it). The catalogue itself is copied into memory, not held open, so a
+        reader never locks out an import, and the next call after an import sees it.
+        """
         if not self.exists():
-            return con
+            return duckdb.connect()
+        state = self.state()
+        files = self.dataset_files()  # a view of the store (PinnedStore) lists fewer
+        key = (self.catalogue_path, tuple((k, tuple(v)) for k, v in sorted(files.items())))
+        with _READERS_LOCK:
+            known = _READERS.get(key)
+            if known is not None and known[0] == state:
+                return known[1].cursor()
+        base = self._open_reader(files)
+        with _READERS_LOCK:
+            _remember(_READERS, key, (state, base))
+            return base.cursor()
+
+    def _open_reader(self, files: dict[str, list[str]]) -> duckdb.DuckDBPyConnection:
+        con = duckdb.connect()
         con.execute(f"ATTACH '{self.catalogue_path}' AS catalogue (READ_ONLY)")
-        for table in ("imports", "import_files", "rejected_rows"):
-            con.execute(f"CREATE VIEW {table} AS SELECT * FROM catalogue.{table}")
-        for dataset, paths in self.dataset_files().items():
-            files = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
+        try:
+            for table in ("imports", "import_files", "rejected_rows"):
+                con.execute(f"CREATE TABLE {table} AS SELECT * FROM catalogue.{table}")
+        finally:
+            con.execute("DETACH catalogue")
+        for dataset, paths in files.items():
+            listed = ", ".join("'" + p.replace("'", "''") + "'" for p in paths)
             con.execute(
-                f'CREATE VIEW "{dataset}" AS SELECT * FROM read_parquet([{files}], '
+                f'CREATE VIEW "{dataset}" AS SELECT * FROM read_parquet([{listed}], '
                 "union_by_name = true)"
             )
         return con
@@ -579,6 +627,21 @@ def _fsync_or_error(path: Path) -> Exception | None:
     except Exception as exc:
         return exc
     return None
+
+
+#: Read views and file lists per catalogue, each with the catalogue state it was built from
+#: (a few stores at most are open at once; the oldest is forgotten first).
+_READERS: dict[Any, tuple[Any, duckdb.DuckDBPyConnection]] = {}
+_FILES: dict[Path, tuple[Any, dict[str, list[str]]]] = {}
+_READERS_LOCK = threading.Lock()
+_REMEMBER = 8
+
+
+def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+    memo.pop(key, None)
+    memo[key] = value
+    while len(memo) > _REMEMBER:
+        memo.pop(next(iter(memo)))
 
 
 _SYNC_POOL: ThreadPoolExecutor | None = None

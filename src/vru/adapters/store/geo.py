@@ -10,6 +10,7 @@ and says which in the frame's ``attrs``.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterable
 from typing import Any
 
@@ -21,6 +22,13 @@ from vru.domain.geography import EPSG_BNG, EPSG_WGS84, vintage_sort_key
 
 COLUMNS = ["code", "name", "level", "vintage", "layer", "ons_vintage", "area_hectares",
            "source", "import_id"]
+
+
+#: Layers already read, by store state and request: reading and parsing a layer's WKB costs
+#: far more than copying the frame, and a report asks for the same layers many times.
+_MEMO: dict[tuple[Any, ...], gpd.GeoDataFrame] = {}
+_MEMO_LOCK = threading.Lock()
+_MEMO_SIZE = 12
 
 
 class BoundariesNotLoaded(LookupError):
@@ -78,14 +86,20 @@ def load_boundaries(
     # The newest vintage; in it, the layer with most features; on a tie, the latest import.
     chosen = max(candidates, key=lambda i: (vintage_sort_key(i["vintage"]), i["features"],
                                             i["imported_at"]))
+    code_list = tuple(sorted(set(codes))) if codes is not None else None
+    memo_key = (store.catalogue_path, store.state(), chosen["import_id"], chosen["layer"],
+                level, code_list, crs)
+    with _MEMO_LOCK:
+        known = _MEMO.get(memo_key)
+    if known is not None:
+        return known.copy()
     con = store.connect()
     try:
         where = "import_id = ? AND layer = ? AND level = ?"
         params: list[Any] = [chosen["import_id"], chosen["layer"], level]
-        code_list = sorted(set(codes)) if codes is not None else None
         if code_list is not None:
             where += " AND list_contains(?, code)"
-            params.append(code_list)
+            params.append(list(code_list))
         table = con.sql(
             f"SELECT {', '.join(COLUMNS)}, geometry FROM boundaries WHERE {where} "
             "ORDER BY code", params=params).to_arrow_table()
@@ -100,4 +114,8 @@ def load_boundaries(
     gdf.attrs["source"] = chosen["source"]
     gdf.attrs["import_id"] = chosen["import_id"]
     gdf.attrs["vintage"] = chosen["vintage"]
-    return gdf
+    with _MEMO_LOCK:
+        _MEMO[memo_key] = gdf
+        while len(_MEMO) > _MEMO_SIZE:
+            _MEMO.pop(next(iter(_MEMO)))
+    return gdf.copy()

@@ -189,8 +189,12 @@ def rank_intervals(
     if ok.any():
         ranks = simulated_ranks(o, n, rng=rng, by=by, n_simulations=n_simulations)
         tail = (1.0 - confidence) / 2.0
-        low[ok] = np.quantile(ranks, tail, axis=0, method="lower")
-        high[ok] = np.quantile(ranks, 1.0 - tail, axis=0, method="higher")
+        # np.quantile's "lower" and "higher" order statistics, both from one partition.
+        lo = int(np.floor(tail * (n_simulations - 1)))
+        hi = int(np.ceil((1.0 - tail) * (n_simulations - 1)))
+        ordered = np.partition(ranks, [lo, hi], axis=0)
+        low[ok] = ordered[lo]
+        high[ok] = ordered[hi]
     return RankIntervals(value, rank, low, high, n_simulations, confidence)
 
 
