@@ -5,6 +5,8 @@ Layout of ``<data_dir>/evidence``::
     catalogue.duckdb            imports, their files and every rejected row
     tables/<dataset>/<import_id>.parquet
     staging/                    scratch space for an import in progress
+    derived/                    results computed from the tables, kept to be reused
+                                (``derived.DerivedCache``; safe to delete)
 
 An import is atomic. Its Parquet files are written into ``staging`` and flushed, moved
 into ``tables``, and only then is the import recorded, in one DuckDB transaction. Readers
