@@ -10,7 +10,10 @@ data do not cover is skipped and counted (wards: the file starts in 2024, so 202
 computed and 2024 has no previous year). Each table: counts, previous counts, change with
 its exact test and FDR adjustment, population, rate per 100,000 with its interval, ranks by
 count and by rate with 95% simulation intervals (1,000 simulations), and provenance.
-``--workers 2`` forks after loading, so the two processes share the loaded store.
+``--workers 2`` forks after loading, so the two processes share the loaded store. The store
+way runs twice: first as the first run after an import (the derived count cubes and
+population bases are built from the tables and kept beside the store), then as any later
+run (they are read back).
 
 The plain pandas way: the source CSVs read with pandas, melted, mapped to measures, the later
 release chosen per borough and month, grouped and summed; populations from the CSVs (wards:
