@@ -104,3 +104,28 @@ def test_agreement_by_factor_leaves_out_not_known_and_uncoded_cases() -> None:
             out.loc["f", "second_only"], out.loc["f", "both_no"]) == (1, 1, 0, 1)
     assert out.loc["f", "kappa"] == pytest.approx(sm_kappa(np.array([[1, 1], [0, 1]])).kappa)
     assert out.loc["g", "note"] == REASON_NO_VARIATION
+
+
+@pytest.mark.parametrize("seed", [1, 2])
+def test_agreement_by_factor_is_the_kappa_of_each_factors_table(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    names = ["f", "g", "h"]
+
+    def coding(index: list[str]) -> pd.DataFrame:
+        return pd.DataFrame({f: pd.array([None if u < 0.1 else bool(u < 0.5)
+                                          for u in rng.random(len(index))], dtype="boolean")
+                             for f in names}, index=index)
+
+    first = coding([f"c{i}" for i in range(80)])
+    second = coding([f"c{i}" for i in range(20, 100)])  # 60 cases coded by both
+    out = agreement_by_factor(first, second, names, 0.9).set_index("factor")
+    both = first.index.intersection(second.index)
+    for f in names:
+        a, b = first.loc[both, f], second.loc[both, f]
+        known = (a.notna() & b.notna()).to_numpy()
+        table = binary_table(a.to_numpy(dtype=bool, na_value=False)[known],
+                             b.to_numpy(dtype=bool, na_value=False)[known])
+        k = cohens_kappa(table, 0.9)
+        assert out.loc[f, "n"] == k.n and out.loc[f, "not_known"] == int((~known).sum())
+        assert out.loc[f, "kappa"] == k.kappa and out.loc[f, "p_value"] == k.p_value
+        assert (out.loc[f, "ci_low"], out.loc[f, "ci_high"]) == (k.ci_low, k.ci_high)

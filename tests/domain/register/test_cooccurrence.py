@@ -91,3 +91,23 @@ def test_pair_count_matrix() -> None:
     cases = pd.DataFrame({"f": [True, True, False, None], "g": [True, False, True, True]})
     m = pair_count_matrix(cases.astype("boolean"), ["f", "g"])
     assert m.loc["f", "f"] == 2 and m.loc["g", "g"] == 3 and m.loc["f", "g"] == 1
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_every_pair_is_counted_over_the_cases_where_both_are_known(seed: int) -> None:
+    rng = np.random.default_rng(seed)
+    names = ["f", "g", "h", "k", "m"]
+    cases = pd.DataFrame({f: pd.array([None if u < 0.15 else bool(u < 0.5)
+                                       for u in rng.random(120)], dtype="boolean")
+                          for f in names})
+    out = cooccurrence(cases, names, 0.9).set_index(["factor_a", "factor_b"])
+    assert len(out) == 10
+    for a, b in [(a, b) for i, a in enumerate(names) for b in names[i + 1:]]:
+        known = cases[a].notna() & cases[b].notna()
+        cells = two_by_two(cases.loc[known, a].to_numpy(dtype=bool),
+                           cases.loc[known, b].to_numpy(dtype=bool))
+        row = out.loc[(a, b)]
+        assert (row["both"], row["a_only"], row["b_only"], row["neither"]) == cells
+        ratio = odds_ratio(*cells, confidence=0.9)
+        assert row["odds_ratio"] == ratio.odds_ratio and row["or_low"] == ratio.ci_low
+        assert row["phi"] == phi_coefficient(*cells)

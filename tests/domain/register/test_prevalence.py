@@ -16,6 +16,7 @@ from vru.domain.register.prevalence import (
     coding_frame,
     factor_prevalence,
     four_or_more_prevalence,
+    prevalence_tables,
 )
 from vru.domain.register.vocabulary import ACE_CODES, FACTOR_CODES
 
@@ -94,3 +95,35 @@ def test_analysis_frame_prefers_consensus_then_first_coding() -> None:
     assert frame.loc["B", "method"] == "shooting"
     second = coding_frame(codings, "second")
     assert list(second.index) == ["A"] and second.loc["A", "ace_abuse"] == False  # noqa: E712
+
+
+def _random_frame(seed: int, n: int = 300) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    values = {code: pd.array([None if u < 0.1 else bool(u < 0.45) for u in rng.random(n)],
+                             dtype="boolean") for code in FACTOR_CODES}
+    return pd.DataFrame({"year": rng.integers(2018, 2024, n),
+                         "method": rng.choice(["shooting", "knife", "other"], n), **values})
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_prevalence_tables_are_the_two_prevalences(seed: int) -> None:
+    cases = _random_frame(seed)
+    groupings: list[list[str]] = [[], ["year"], ["method"], ["year", "method"]]
+    for by, (table, four) in zip(groupings, prevalence_tables(cases, groupings, 0.9),
+                                 strict=True):
+        pd.testing.assert_frame_equal(table, factor_prevalence(cases, FACTOR_CODES, by, 0.9),
+                                      check_exact=True)
+        pd.testing.assert_frame_equal(four, four_or_more_prevalence(cases, by, 0.9),
+                                      check_exact=True)
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_grouped_prevalence_counts_each_group_as_its_own_cases(seed: int) -> None:
+    cases = _random_frame(seed, 200)
+    out = factor_prevalence(cases, FACTOR_CODES, ["year", "method"])
+    for (year, method), part in cases.groupby(["year", "method"]):
+        alone = factor_prevalence(part, FACTOR_CODES)
+        rows = out[(out["year"] == year) & (out["method"] == method)]
+        assert rows["factor"].tolist() == list(FACTOR_CODES)
+        for col in ("present", "absent", "not_known", "n_known"):
+            assert rows[col].tolist() == alone[col].tolist()

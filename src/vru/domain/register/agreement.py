@@ -106,7 +106,12 @@ def cohens_kappa(table: npt.ArrayLike, confidence: float = 0.95) -> Kappa:
         raise ValueError("the agreement table must be square, at least 2 x 2")
     if np.any(t < 0) or not np.all(np.isfinite(t)):
         raise ValueError("the agreement table must hold non-negative counts")
-    z = two_sided_z(confidence)
+    return _cohens_kappa(t, two_sided_z(confidence), confidence)
+
+
+def _cohens_kappa(t: npt.NDArray[np.float64], z: float, confidence: float) -> Kappa:
+    """``cohens_kappa`` of a checked table, with the normal quantile ``z`` for
+    ``confidence`` already worked out (once for many tables)."""
     n = float(t.sum())
     nan = float("nan")
     if n == 0:
@@ -142,7 +147,7 @@ def cohens_kappa(table: npt.ArrayLike, confidence: float = 0.95) -> Kappa:
     )
 
 
-def binary_table(first: Sequence[bool], second: Sequence[bool]) -> npt.NDArray[np.int64]:
+def binary_table(first: npt.ArrayLike, second: npt.ArrayLike) -> npt.NDArray[np.int64]:
     """The 2 x 2 table [[yes-yes, yes-no], [no-yes, no-no]] of two reviewers' answers."""
     a = np.asarray(first, dtype=bool)
     b = np.asarray(second, dtype=bool)
@@ -171,13 +176,19 @@ def agreement_by_factor(
     if missing:
         raise KeyError(f"factors not in both codings: {', '.join(missing)}")
     both = first.index.intersection(second.index)
+    z = two_sided_z(confidence)
+    # both codings read once, as matrices (cases x factors): answer and whether known
+    answers: list[tuple[npt.NDArray[np.bool_], npt.NDArray[np.bool_]]] = []
+    for coding in (first, second):
+        chosen = coding.loc[both, list(factors)].astype("boolean")
+        answers.append((chosen.to_numpy(dtype=bool, na_value=False),
+                        chosen.notna().to_numpy(dtype=bool)))
+    (yes_a, known_a), (yes_b, known_b) = answers
     rows: list[dict[str, object]] = []
-    for factor in factors:
-        a = first.loc[both, factor].astype("boolean")
-        b = second.loc[both, factor].astype("boolean")
-        known = (a.notna() & b.notna()).to_numpy(dtype=bool)
-        table = binary_table(a[known].to_numpy(dtype=bool), b[known].to_numpy(dtype=bool))
-        k = cohens_kappa(table, confidence)
+    for j, factor in enumerate(factors):
+        known = known_a[:, j] & known_b[:, j]
+        table = binary_table(yes_a[known, j], yes_b[known, j])
+        k = _cohens_kappa(table.astype(np.float64), z, confidence)
         rows.append({
             "factor": factor, "n": k.n,
             "both_yes": int(table[0, 0]), "first_only": int(table[0, 1]),

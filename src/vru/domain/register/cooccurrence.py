@@ -88,23 +88,29 @@ def odds_ratio(
     With ``correct_zeros`` (default) 0.5 is added to every cell when any is zero
     (Haldane-Anscombe); without it, a zero cell gives an infinite or NaN ratio and NaN limits.
     """
-    cells = np.array([a, b, c, d], dtype=np.float64)
-    if np.any(cells < 0) or not np.all(np.isfinite(cells)):
+    return _odds_ratio(a, b, c, d, two_sided_z(confidence), correct_zeros)
+
+
+def _odds_ratio(a: float, b: float, c: float, d: float, z: float, correct_zeros: bool
+                ) -> OddsRatio:
+    """``odds_ratio`` with the normal quantile ``z`` already worked out (once for a table
+    of pairs, not once per pair)."""
+    cells = [float(a), float(b), float(c), float(d)]
+    if any(x < 0 or not math.isfinite(x) for x in cells):
         raise ValueError("cells must be finite, non-negative counts")
     nan = float("nan")
-    if cells.sum() == 0:
+    if not any(cells):
         return OddsRatio(nan, nan, nan, False)
-    corrected = bool(correct_zeros and np.any(cells == 0))
+    corrected = bool(correct_zeros and 0.0 in cells)
     if corrected:
-        cells = cells + 0.5
-    a_, b_, c_, d_ = (float(x) for x in cells)
-    if np.any(cells == 0):
+        cells = [x + 0.5 for x in cells]
+    a_, b_, c_, d_ = cells
+    if 0.0 in cells:
         with np.errstate(divide="ignore", invalid="ignore"):
             ratio = float(np.float64(a_ * d_) / np.float64(b_ * c_))
         return OddsRatio(ratio, nan, nan, False)
-    z = two_sided_z(confidence)
     log_or = math.log(a_) + math.log(d_) - math.log(b_) - math.log(c_)
-    se = math.sqrt(float(np.sum(1.0 / cells)))
+    se = math.sqrt(float(np.sum(np.array([1.0 / x for x in cells]))))
     return OddsRatio(math.exp(log_or), math.exp(log_or - z * se), math.exp(log_or + z * se),
                      corrected)
 
@@ -135,15 +141,27 @@ def cooccurrence(
     missing = [f for f in factors if f not in cases.columns]
     if missing:
         raise KeyError(f"factors not in the table: {', '.join(missing)}")
+    factors = list(factors)
+    # one matrix product per cell of the 2 x 2 tables gives every pair at once:
+    # present (yes) and absent (no) are 0/1 columns, 0 where the answer is not known
+    # (floating point, for the fast matrix product; counts are exact up to 2**53)
+    yes = np.zeros((len(cases), len(factors)), dtype=np.float64)
+    no = np.zeros((len(cases), len(factors)), dtype=np.float64)
+    for j, factor in enumerate(factors):
+        values = cases[factor].astype("boolean")
+        known = values.notna().to_numpy(dtype=bool)
+        present = values.to_numpy(dtype=bool, na_value=False)
+        yes[:, j] = present
+        no[:, j] = known & ~present
+    both, a_only, b_only, neither = yes.T @ yes, yes.T @ no, no.T @ yes, no.T @ no
+    z = two_sided_z(confidence)
     rows: list[dict[str, object]] = []
-    coded = {f: cases[f].astype("boolean") for f in factors}
-    for fa, fb in combinations(factors, 2):
-        known = (coded[fa].notna() & coded[fb].notna()).to_numpy(dtype=bool)
-        a, b, c, d = two_by_two(coded[fa][known].to_numpy(dtype=bool),
-                                coded[fb][known].to_numpy(dtype=bool))
+    for (i, fa), (j, fb) in combinations(enumerate(factors), 2):
+        a, b, c, d = (int(both[i, j]), int(a_only[i, j]), int(b_only[i, j]),
+                      int(neither[i, j]))
         n = a + b + c + d
         ph = phi_coefficient(a, b, c, d)
-        ratio = odds_ratio(a, b, c, d, confidence)
+        ratio = _odds_ratio(a, b, c, d, z, correct_zeros=True)
         notes = []
         if n == 0:
             notes.append(NOTE_NO_CASES)

@@ -56,24 +56,43 @@ def analysis_frame(
         held = chosen.get(coding.reference)
         if held is None or rank[coding.coding_round] < rank[held.coding_round]:
             chosen[coding.reference] = coding
-    rows: list[dict[str, object]] = []
-    for case in cases:
-        row: dict[str, object] = {
-            "reference": case.reference, "year": case.year,
-            "victim_age_band": case.victim_age_band, "method": case.method,
-        }
-        for col in extra:
-            row[col] = getattr(case, col)
-        picked = chosen.get(case.reference)
-        for code in FACTOR_CODES:
-            row[code] = None if picked is None else picked.values.get(code)
-        rows.append(row)
-    frame = pd.DataFrame(rows, columns=["reference", "year", "victim_age_band", "method",
-                                        *extra, *FACTOR_CODES])
-    for code in FACTOR_CODES:
-        frame[code] = frame[code].astype("boolean")
+    # built column by column (one list per column), not row by row
+    picked = [chosen.get(case.reference) for case in cases]
+    columns: dict[str, object] = {
+        "reference": [case.reference for case in cases],
+        "year": [case.year for case in cases],
+        "victim_age_band": [case.victim_age_band for case in cases],
+        "method": [case.method for case in cases],
+    }
+    for col in extra:
+        columns[col] = [getattr(case, col) for case in cases]
+    if not cases:  # as a frame of no rows: object columns (empty lists would be float)
+        columns = {col: pd.Series([], dtype=object) for col in columns}
+    columns.update(_factor_columns(picked))
+    frame = pd.DataFrame(columns, columns=["reference", "year", "victim_age_band", "method",
+                                           *extra, *FACTOR_CODES])
     frame["year"] = frame["year"].astype("int64")
     return frame
+
+
+_ANSWER_CODES: dict[object, int] = {True: 1, False: 0, None: -1}
+
+
+def _factor_columns(picked: Sequence[Coding | None]) -> dict[str, pd.api.extensions.ExtensionArray]:
+    """One nullable-boolean column per factor from each case's chosen coding (None: no
+    coding, every factor missing): the answers are coded 1 / 0 / -1 into one small integer
+    matrix, then each column is made from it without looking at the values again."""
+    unknown = (-1,) * len(FACTOR_CODES)
+    try:
+        codes = np.array([unknown if p is None else
+                          tuple(_ANSWER_CODES[p.values.get(code)] for code in FACTOR_CODES)
+                          for p in picked], dtype=np.int8).reshape(len(picked),
+                                                                   len(FACTOR_CODES))
+    except (KeyError, TypeError):  # an answer that is not True, False or None
+        return {code: pd.array([None if p is None else p.values.get(code) for p in picked],
+                               dtype="boolean") for code in FACTOR_CODES}
+    return {code: pd.arrays.BooleanArray(codes[:, j] == 1, codes[:, j] == -1)
+            for j, code in enumerate(FACTOR_CODES)}
 
 
 def coding_frame(codings: Sequence[Coding], coding_round: str) -> pd.DataFrame:
@@ -98,22 +117,40 @@ def factor_prevalence(
     case has the factor known).
     """
     by = list(by)
+    factors = list(factors)
     missing = [c for c in [*by, *factors] if c not in cases.columns]
     if missing:
         raise KeyError(f"columns not in the table: {', '.join(missing)}")
-    groups = [((), cases)] if not by else list(cases.groupby(by, sort=True, dropna=False))
-    rows: list[dict[str, object]] = []
-    for key, part in groups:
-        key_tuple = key if isinstance(key, tuple) else (key,)
-        for factor in factors:
-            values = part[factor].astype("boolean")
-            present = int((values == True).sum())  # noqa: E712 - nullable boolean
-            absent = int((values == False).sum())  # noqa: E712
-            row: dict[str, object] = dict(zip(by, key_tuple, strict=True))
-            row.update(factor=factor, n_known=present + absent, present=present,
-                       absent=absent, not_known=int(values.isna().sum()))
-            rows.append(row)
-    out = pd.DataFrame(rows, columns=[*by, *PREVALENCE_COLUMNS[:5]])
+    # each case's group number (0 .. groups - 1, in the order of the sorted group keys)
+    if by:
+        grouped = cases.groupby(by, sort=True, dropna=False)
+        group_of = grouped.ngroup().to_numpy(dtype=np.int64)
+        index = grouped.size().index
+        keys: list[tuple[object, ...]] = [k if isinstance(k, tuple) else (k,) for k in index]
+    else:
+        group_of = np.zeros(len(cases), dtype=np.int64)
+        keys = [()]
+    n_groups = len(keys)
+    present, absent, not_known = (np.zeros((n_groups, len(factors)), dtype=np.int64)
+                                  for _ in range(3))
+    for j, factor in enumerate(factors):
+        values = cases[factor].astype("boolean")
+        unknown = values.isna().to_numpy(dtype=bool)
+        yes = values.to_numpy(dtype=bool, na_value=False)
+        present[:, j] = np.bincount(group_of, weights=yes, minlength=n_groups)
+        absent[:, j] = np.bincount(group_of, weights=~yes & ~unknown, minlength=n_groups)
+        not_known[:, j] = np.bincount(group_of, weights=unknown, minlength=n_groups)
+    if not n_groups or not factors:  # as a frame of no rows (object columns)
+        out = pd.DataFrame([], columns=[*by, *PREVALENCE_COLUMNS[:5]])
+    else:  # built column by column: each group's factors in turn
+        columns: dict[str, object] = {
+            name: [key[i] for key in keys for _ in factors] for i, name in enumerate(by)}
+        columns["factor"] = factors * n_groups
+        columns["n_known"] = (present + absent).ravel()
+        columns["present"] = present.ravel()
+        columns["absent"] = absent.ravel()
+        columns["not_known"] = not_known.ravel()
+        out = pd.DataFrame(columns, columns=[*by, *PREVALENCE_COLUMNS[:5]])
     return _with_proportion(out, "present", "n_known", confidence)
 
 
@@ -166,6 +203,23 @@ def four_or_more_prevalence(
     counted = ace_counts(cases, aces, threshold)
     table = factor_prevalence(counted, ["four_or_more"], by, confidence)
     return table
+
+
+def prevalence_tables(
+    cases: pd.DataFrame, groupings: Sequence[Sequence[str]] = ((),),
+    confidence: float = 0.95,
+) -> list[tuple[pd.DataFrame, pd.DataFrame]]:
+    """For each grouping (``by`` columns; ``()`` for all cases together): the
+    ``factor_prevalence`` of every factor and the ``four_or_more_prevalence`` of the same
+    cases, the same tables as those two give, with the ACE counts worked out once and both
+    tables from one pass over the groups."""
+    counted = ace_counts(cases)
+    out: list[tuple[pd.DataFrame, pd.DataFrame]] = []
+    for by in groupings:
+        table = factor_prevalence(counted, [*FACTOR_CODES, "four_or_more"], by, confidence)
+        four = (table["factor"] == "four_or_more").to_numpy(dtype=bool)
+        out.append((table[~four].reset_index(drop=True), table[four].reset_index(drop=True)))
+    return out
 
 
 def _with_proportion(out: pd.DataFrame, count_col: str, total_col: str,
