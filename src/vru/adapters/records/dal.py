@@ -24,8 +24,9 @@ can freeze and move it.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager, nullcontext
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -58,6 +59,12 @@ class Records:
     def __init__(self, engine: Engine, clock: Clock = utc_now) -> None:
         self.engine = engine
         self.clock = clock
+        # SQLite has one writer at a time. Its own wait for the write lock (the busy
+        # handler) sleeps and retries, up to 100 ms a sleep, in no order, so under load a
+        # writer can wait seconds for a lock held a few milliseconds at a time. This
+        # process's writers queue here instead and each goes as soon as the one before
+        # has finished; writers in other processes still meet the busy timeout.
+        self._sqlite_writers = threading.RLock()
         self._reader = sessionmaker(bind=engine, expire_on_commit=False)
         self._writer = sessionmaker(bind=engine.execution_options(**{WRITE_OPTION: True}),
                                     expire_on_commit=False)
@@ -88,22 +95,37 @@ class Records:
             session.close()  # ends the transaction; loaded objects stay readable
 
     @contextmanager
+    def snapshot(self) -> Iterator[Session]:
+        """A read-only session whose reads all see the database as it was at the first one
+        (PostgreSQL: REPEATABLE READ; a SQLite read transaction in WAL mode already does),
+        for results computed from several queries that must agree with each other."""
+        with self.reading() as session:
+            if self.dialect == "postgresql":
+                session.connection(execution_options={"isolation_level": "REPEATABLE READ"})
+            yield session
+
+    @contextmanager
     def writing(self, actor: AuditActor, action: str | None = None) -> Iterator[Session]:
         """A session in one transaction whose every change is audited as ``actor``.
 
         ``action`` names the use case in each entry (default ``<entity>.<create|update|
         delete>``). Commits on leaving the block; rolls back (and re-raises) on any error.
         """
-        session = self._writer()
-        session.info[_ACTOR] = actor
-        session.info[_ACTION] = action
-        session.info[_RECORDS] = self
-        try:
-            with session.begin():
-                lock_head(session.connection())
-                yield session
-        finally:
-            session.close()
+        with self._write_turn():
+            session = self._writer()
+            session.info[_ACTOR] = actor
+            session.info[_ACTION] = action
+            session.info[_RECORDS] = self
+            try:
+                with session.begin():
+                    lock_head(session.connection())
+                    yield session
+            finally:
+                session.close()
+
+    def _write_turn(self) -> AbstractContextManager[object]:
+        """This process's queue of writers (SQLite only; see ``__init__``)."""
+        return self._sqlite_writers if self.dialect == "sqlite" else nullcontext()
 
     def record(
         self,
@@ -126,7 +148,7 @@ class Records:
         """Move a login session's last-seen time forward (the one unaudited write; see the
         module docstring)."""
         engine = self.engine.execution_options(**{WRITE_OPTION: True})
-        with engine.begin() as conn:
+        with self._write_turn(), engine.begin() as conn:
             conn.execute(update(UserSession).where(UserSession.id == session_id)
                          .where(UserSession.last_seen_at < last_seen)
                          .values(last_seen_at=last_seen))
