@@ -33,6 +33,7 @@ from vru.adapters.records.dal import Clock, Records, utc_now
 from vru.adapters.records.engine import database_url, make_engine
 from vru.adapters.records.migrate import upgrade
 from vru.adapters.records.models import AuditEntry, User, UserSession
+from vru.services.result_cache import ResultCache
 from vru.services.security import totp
 from vru.services.security.passwords import Hasher, PasswordRejected, check_password
 from vru.services.security.roles import (
@@ -146,8 +147,9 @@ class RecordsService:
     records: Records
     settings: SecuritySettings
     hasher: Hasher
-    #: results that are costly to compute, keyed by what they depend on (see register)
-    cache: dict[tuple[Any, ...], Any] = field(default_factory=dict, repr=False)
+    #: results that are costly to compute, kept while what they depend on is unchanged
+    #: (the register's aggregates; see ``result_cache``)
+    cache: ResultCache = field(default_factory=ResultCache, repr=False)
 
     @classmethod
     def open(

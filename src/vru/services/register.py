@@ -19,9 +19,9 @@ Two kinds of aggregate:
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import math
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 import pandas as pd
 from sqlalchemy import Select, func, select
 from sqlalchemy.exc import IntegrityError
@@ -64,7 +65,7 @@ from vru.domain.register.vocabulary import (
     RECOMMENDATION_STATUSES,
     REVIEW_TYPES,
 )
-from vru.domain.statistics.rates import wilson_interval
+from vru.domain.statistics.rates import check_confidence, wilson_interval
 from vru.services.records import (
     Conflict,
     NotFound,
@@ -72,6 +73,8 @@ from vru.services.records import (
     RecordsService,
     UserError,
 )
+from vru.services.result_cache import Computed
+from vru.services.result_cache import now as cache_clock
 from vru.services.security.roles import Permission
 
 BASE_FIELDS: tuple[str, ...] = ("id", "reference", "year", "borough", "method", "review_type",
@@ -445,36 +448,125 @@ def _yes_no(value: bool | None) -> str:
 
 def _load(s: Session, principal: Principal, synthetic: bool | None
           ) -> tuple[list[CaseRecord], list[Coding]]:
-    query = _scoped(select(Case), principal).order_by(Case.id)
+    """The cases the principal may see (optionally only synthetic or only real ones) and
+    their codings, as plain records: selected as columns, not as tracked ORM objects."""
+    cases, refs = _load_cases(s, principal, synthetic)
+    return cases, _load_codings(s, refs)
+
+
+def _load_cases(s: Session, principal: Principal, synthetic: bool | None
+                ) -> tuple[list[CaseRecord], dict[int, str]]:
+    """The cases of ``_load``, and each one's reference by id."""
+    query = _scoped(select(Case.id, *(getattr(Case, c) for c in CASE_COLUMNS)), principal)
     if synthetic is not None:
         query = query.where(Case.synthetic.is_(synthetic))
-    cases = s.scalars(query).all()
-    refs = {c.id: c.reference for c in cases}
-    codings = [
-        Coding(refs[c.case_id], c.coding_round, c.coder, dict(c.factors))
-        for c in s.scalars(select(CaseCoding).order_by(CaseCoding.id)) if c.case_id in refs
+    refs: dict[int, str] = {}
+    cases: list[CaseRecord] = []
+    for row in s.execute(query.order_by(Case.id)):
+        record = CaseRecord(**dict(zip(CASE_COLUMNS, row[1:], strict=True)))
+        refs[int(row[0])] = record.reference
+        cases.append(record)
+    return cases, refs
+
+
+def _load_codings(s: Session, refs: Mapping[int, str]) -> list[Coding]:
+    """The codings of the cases in ``refs`` (case id -> reference), in the order made."""
+    return [
+        Coding(refs[case_id], coding_round, coder, dict(factors))
+        for case_id, coding_round, coder, factors in s.execute(
+            select(CaseCoding.case_id, CaseCoding.coding_round, CaseCoding.coder,
+                   CaseCoding.factors).order_by(CaseCoding.id))
+        if case_id in refs
     ]
-    return [_case_record(c) for c in cases], codings
 
 
 def table_records(frame: pd.DataFrame) -> list[dict[str, Any]]:
     """A table as JSON-ready rows: missing values (NaN, NA) become None, numpy scalars
     become Python numbers."""
-    out: list[dict[str, Any]] = []
-    for row in frame.to_dict(orient="records"):
-        clean: dict[str, Any] = {}
-        for key, value in row.items():
-            if value is None or value is pd.NA or (isinstance(value, float)
-                                                   and math.isnan(value)):
-                clean[str(key)] = None
-            elif isinstance(value, np.generic):
-                item = value.item()
-                clean[str(key)] = None if isinstance(item, float) and math.isnan(item) \
-                    else item
-            else:
-                clean[str(key)] = value
-        out.append(clean)
-    return out
+    return [{str(key): _plain_value(value) for key, value in row.items()}
+            for row in frame.to_dict(orient="records")]
+
+
+@dataclass(frozen=True)
+class _Aggregates:
+    """The unsuppressed aggregates of one set of cases (one register state): the restricted
+    analysis's tables, and what the published summary needs besides them."""
+
+    n_cases: int
+    n_synthetic: int
+    #: (year, review type) of each case, for the published counts by year
+    year_review: tuple[tuple[int, str], ...]
+    tables: dict[str, pd.DataFrame]
+
+
+def _aggregates(cases: Sequence[CaseRecord], codings: Sequence[Coding], confidence: float
+                ) -> _Aggregates:
+    frame = prev.analysis_frame(cases, codings)
+    (overall, four), *grouped = prev.prevalence_tables(
+        frame, [(), *([by] for by in GROUPINGS)], confidence)
+    tables: dict[str, pd.DataFrame] = {
+        "prevalence": overall,
+        "four_or_more": four,
+        "ace_distribution": prev.ace_count_distribution(frame),
+        "cooccurrence": cooc.cooccurrence(frame, FACTOR_CODES, confidence),
+        "agreement": agreement_stats.agreement_by_factor(
+            prev.coding_frame(codings, "first"), prev.coding_frame(codings, "second"),
+            FACTOR_CODES, confidence),
+    }
+    for by, (by_group, four_by_group) in zip(GROUPINGS, grouped, strict=True):
+        tables[f"prevalence_by_{by}"] = by_group
+        tables[f"four_or_more_by_{by}"] = four_by_group
+    return _Aggregates(len(cases), sum(1 for c in cases if c.synthetic),
+                       tuple((c.year, c.review_type) for c in cases), tables)
+
+
+_CASE_STATE = 3  # the register state's first three values are the cases'
+
+
+def _register_state(s: Session) -> tuple[Any, ...]:
+    """What the register's aggregates depend on: changes whenever a case or coding does
+    (the cases' count, latest change and versions, then the codings')."""
+    cases = s.execute(select(func.count(Case.id), func.max(Case.updated_at),
+                             func.sum(Case.version))).one()
+    codings = s.execute(select(func.count(CaseCoding.id), func.max(CaseCoding.id),
+                               func.sum(CaseCoding.version))).one()
+    return (*tuple(cases), *tuple(codings))
+
+
+def _current_state(svc: RecordsService) -> tuple[Any, ...]:
+    with svc.records.reading() as s:
+        return _register_state(s)
+
+
+def _cached_cases(svc: RecordsService, s: Session, principal: Principal,
+                  synthetic: bool | None, state: tuple[Any, ...]
+                  ) -> tuple[list[CaseRecord], dict[int, str]]:
+    """``_load_cases`` in the session ``s``, kept while the cases are unchanged: a new
+    coding changes only the codings, so only they are read again (the first part of the
+    register's state is the cases'; only the same state serves)."""
+    def load() -> Computed[tuple[list[CaseRecord], dict[int, str]]]:
+        return Computed(state[:_CASE_STATE], cache_clock(), _load_cases(s, principal, synthetic))
+
+    return svc.cache.get_or_compute(("register_cases", principal.borough_scope, synthetic),
+                                    state[:_CASE_STATE], math.inf, load).value
+
+
+def _cached_aggregates(svc: RecordsService, principal: Principal, synthetic: bool | None,
+                       confidence: float, asked_at: float, state: tuple[Any, ...]
+                       ) -> Computed[_Aggregates]:
+    """The aggregates of the cases ``principal`` may see, from the cache when they are as
+    new as the request (``result_cache``); otherwise computed once, from one snapshot of
+    the records, while requests for the same aggregates wait for them."""
+    def compute() -> Computed[_Aggregates]:
+        taken_at = cache_clock()
+        with svc.records.snapshot() as s:  # the state and the data from the same snapshot
+            current = _register_state(s)
+            cases, refs = _cached_cases(svc, s, principal, synthetic, current)
+            codings = _load_codings(s, refs)
+        return Computed(current, taken_at, _aggregates(cases, codings, confidence))
+
+    key = ("register_aggregates", principal.borough_scope, synthetic, confidence)
+    return svc.cache.get_or_compute(key, state, asked_at, compute)
 
 
 def restricted_analysis(svc: RecordsService, principal: Principal, *,
@@ -482,80 +574,140 @@ def restricted_analysis(svc: RecordsService, principal: Principal, *,
                         ) -> dict[str, pd.DataFrame]:
     """Unsuppressed pattern analysis for case reviewers (restricted; audited): factor
     prevalence overall and by year, age band and method; ACE counts and "four or more";
-    co-occurrence of factors; agreement between first and second coders."""
+    co-occurrence of factors; agreement between first and second coders.
+
+    The figures include every change committed before the call (see ``result_cache``);
+    they are computed outside the audited transaction, which only records the use."""
     principal.require(Permission.REGISTER_ANALYSIS)
-    cases: list[CaseRecord] = []
-    codings: list[Coding] = []
+    check_confidence(confidence)
+    asked_at = cache_clock()
+    done = _cached_aggregates(svc, principal, synthetic, confidence, asked_at,
+                              _current_state(svc))
     with svc.writing(principal, "register.analysis") as s:
-        key = ("restricted_analysis", principal.borough_scope, synthetic, confidence,
-               *_register_state(s))
-        cached = svc.cache.get(key)
-        if cached is None:
-            cases, codings = _load(s, principal, synthetic)
         svc.records.record(s, "register.analysis", "register", None, {
-            "cases": len(cases) if cached is None else cached[0], "synthetic": synthetic})
-    if cached is not None:
-        return {name: table.copy() for name, table in cached[1].items()}
-    frame = prev.analysis_frame(cases, codings)
-    out: dict[str, pd.DataFrame] = {
-        "prevalence": prev.factor_prevalence(frame, FACTOR_CODES, (), confidence),
-        "four_or_more": prev.four_or_more_prevalence(frame, (), confidence),
-        "ace_distribution": prev.ace_count_distribution(frame),
-        "cooccurrence": cooc.cooccurrence(frame, FACTOR_CODES, confidence),
-        "agreement": agreement_stats.agreement_by_factor(
-            prev.coding_frame(codings, "first"), prev.coding_frame(codings, "second"),
-            FACTOR_CODES, confidence),
-    }
-    for by in GROUPINGS:
-        out[f"prevalence_by_{by}"] = prev.factor_prevalence(frame, FACTOR_CODES, [by],
-                                                            confidence)
-        out[f"four_or_more_by_{by}"] = prev.four_or_more_prevalence(frame, [by], confidence)
-    for stale in [k for k in svc.cache if k[0] == "restricted_analysis"]:
-        del svc.cache[stale]
-    svc.cache[key] = (len(cases), out)
-    return {name: table.copy() for name, table in out.items()}
+            "cases": done.value.n_cases, "synthetic": synthetic})
+    return {name: table.copy() for name, table in done.value.tables.items()}
 
 
-def _controlled_prevalence(table: pd.DataFrame, by: str | None, threshold: int, base: int
-                           ) -> pd.DataFrame:
-    """Disclosure control of a prevalence table. Each row's present and absent add up to its
-    n_known (a line); by group, each factor's groups add up to an "All" row (a line for each
-    of present, absent and n_known). Then the proportion and interval are withheld beside a
-    hidden count, counts are rounded to ``base`` and proportions shown as whole percents."""
-    columns = ["factor", "n_known", "present", "absent", "percent", "ci_low_percent",
-               "ci_high_percent"]
-    keep = ([by] if by else []) + columns
-    if table.empty:
-        return pd.DataFrame(columns=keep)
-    rows = table[([by] if by else []) + ["factor", "present", "absent", "n_known"]].copy()
+@dataclass
+class _PrevalenceRows:
+    """One prevalence table's rows ready for disclosure control (see
+    ``_controlled_prevalences``): with, by group, each factor's "All" row."""
+
+    by: str | None
+    factors: list[Any]
+    groups: list[Any]
+    counts: dict[str, npt.NDArray[np.int64]]
+    #: lines of cells with a known sum beyond each row's own (rows numbered from 0)
+    lines: list[list[tuple[int, str]]]
+
+    @classmethod
+    def of(cls, table: pd.DataFrame, by: str | None) -> _PrevalenceRows:
+        factors: list[Any] = table["factor"].tolist()
+        counts = {col: table[col].to_numpy(dtype=np.int64)
+                  for col in ("present", "absent", "n_known")}
+        if by is None:
+            return cls(by, factors, [], counts, [])
+        groups: list[Any] = table[by].astype(str).tolist()
+        order = list(dict.fromkeys(factors))  # factors in order of first appearance
+        position = {f: i for i, f in enumerate(order)}
+        which = np.fromiter((position[f] for f in factors), dtype=np.int64,
+                            count=len(factors))
+        for col, values in counts.items():  # each factor's "All" row: its groups' sum
+            sums = np.bincount(which, weights=values, minlength=len(order))
+            counts[col] = np.concatenate([values, sums.astype(np.int64)])
+        factors += order
+        groups += [ALL] * len(order)
+        members: dict[Any, list[int]] = {}
+        for i, f in enumerate(factors):
+            members.setdefault(f, []).append(i)
+        lines = [[(i, col) for i in rows] for col in ("present", "absent", "n_known")
+                 for rows in members.values()]
+        return cls(by, factors, groups, counts, lines)
+
+
+def _controlled_prevalences(tables: Mapping[str, tuple[pd.DataFrame, str | None]],
+                            threshold: int, base: int) -> dict[str, list[dict[str, Any]]]:
+    """Disclosure control of prevalence tables, as published rows.
+
+    In each table, each row's present and absent add up to its n_known (a line); by group,
+    each factor's groups add up to an "All" row (a line for each of present, absent and
+    n_known). The proportion and interval are withheld beside a hidden count, counts are
+    rounded to ``base`` and proportions shown as whole percents; by group, each factor's
+    "All" row follows its groups.
+
+    The tables are suppressed together, in one call, stacked one under another: no line
+    crosses from one table to another and each table's lines keep their order, so every
+    table's cells are hidden exactly as if it were suppressed alone."""
+    parts = {name: _PrevalenceRows.of(table, by) for name, (table, by) in tables.items()
+             if not table.empty}
+    starts: dict[str, int] = {}
     lines: list[list[disclosure.Cell]] = []
-    if by is not None:
-        rows[by] = rows[by].astype(str)
-        totals = (rows.groupby("factor", sort=False)[["present", "absent", "n_known"]]
-                  .sum().reset_index())
-        totals[by] = ALL
-        rows = pd.concat([rows, totals[rows.columns]], ignore_index=True)
-        for col in ("present", "absent", "n_known"):
-            lines += disclosure.lines_within(rows, ["factor"], col)
-    sup = disclosure.suppress(rows, ["present", "absent"], threshold, total_col="n_known",
+    size = 0
+    for name, part in parts.items():
+        starts[name] = size
+        lines += [[(size + i, col) for i, col in line] for line in part.lines]
+        size += len(part.factors)
+    out: dict[str, list[dict[str, Any]]] = {name: [] for name in tables}
+    if not parts:
+        return out
+    stacked = pd.DataFrame({col: np.concatenate([p.counts[col] for p in parts.values()])
+                            for col in ("present", "absent", "n_known")})
+    sup = disclosure.suppress(stacked, ["present", "absent"], threshold, total_col="n_known",
                               margins_known=False, lines=lines)
-    shown = sup.table.copy()
-    hide = sup.row_suppressed().to_numpy()
-    r = rows["present"].to_numpy(dtype=float)
-    n = rows["n_known"].to_numpy(dtype=float)
-    low, high = wilson_interval(r, n)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        pct = np.where(n > 0, 100 * r / np.where(n > 0, n, 1), np.nan)
-    shown["percent"] = np.where(hide, np.nan, np.round(pct))
-    shown["ci_low_percent"] = np.where(hide, np.nan, np.round(100 * low))
-    shown["ci_high_percent"] = np.where(hide, np.nan, np.round(100 * high))
-    shown = disclosure.round_to_base(shown, base, count_cols=["present", "absent", "n_known"])
-    if by is not None:  # the factor's "All" row after its groups
-        shown["_all"] = shown[by] == ALL
-        shown = shown.sort_values(["factor", "_all"], kind="stable",
-                                  key=lambda c: c.map(_FACTOR_ORDER) if c.name == "factor"
-                                  else c)
-    return shown[keep].reset_index(drop=True)
+    hidden = sup.row_suppressed().to_numpy()
+    shown_counts = {col: _rounded(sup.table[col], base)
+                    for col in ("n_known", "present", "absent")}
+    for name, part in parts.items():
+        at = slice(starts[name], starts[name] + len(part.factors))
+        hide = hidden[at]
+        r = part.counts["present"].astype(float)
+        n = part.counts["n_known"].astype(float)
+        low, high = wilson_interval(r, n)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            pct = np.where(n > 0, 100 * r / np.where(n > 0, n, 1), np.nan)
+        shown: dict[str, list[Any]] = {col: values[at] for col, values in shown_counts.items()}
+        shown["percent"] = _floats(np.where(hide, np.nan, np.round(pct)))
+        shown["ci_low_percent"] = _floats(np.where(hide, np.nan, np.round(100 * low)))
+        shown["ci_high_percent"] = _floats(np.where(hide, np.nan, np.round(100 * high)))
+        order: list[int] = list(range(len(part.factors)))
+        if part.by is not None:  # by factor (in the vocabulary's order), "All" row last
+            rank = [_FACTOR_ORDER.get(f, len(_FACTOR_ORDER)) for f in part.factors]
+            order = np.lexsort((np.array([g == ALL for g in part.groups]),
+                                np.array(rank))).tolist()
+        for i in order:
+            row: dict[str, Any] = {}
+            if part.by is not None:
+                row[part.by] = _plain_value(part.groups[i])
+            row["factor"] = _plain_value(part.factors[i])
+            row.update({col: values[i] for col, values in shown.items()})
+            out[name].append(row)
+    return out
+
+
+def _rounded(counts: pd.Series, base: int) -> list[int | None]:
+    """Counts (nullable: hidden ones are missing) rounded to ``base``, as published."""
+    return [None if v is None else int(v) for v in _plain_list(
+        disclosure.round_to_base(counts, base))]
+
+
+def _floats(values: npt.NDArray[np.float64]) -> list[float | None]:
+    return [None if math.isnan(v) else v for v in values.tolist()]
+
+
+def _plain_list(series: pd.Series) -> list[Any]:
+    return [_plain_value(v) for v in series.tolist()]
+
+
+def _plain_value(value: Any) -> Any:
+    """A table's value as JSON-ready Python: missing (None, NaN, NA) -> None, numpy scalars
+    -> Python numbers."""
+    if value is None or value is pd.NA or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, np.generic):
+        item = value.item()
+        return None if isinstance(item, float) and math.isnan(item) else item
+    return value
 
 
 _FACTOR_ORDER = {code: i for i, code in enumerate((*FACTOR_CODES, "four_or_more"))}
@@ -584,45 +736,41 @@ def published_summary(svc: RecordsService, principal: Principal, *,
                       base: int = disclosure.DEFAULT_BASE,
                       synthetic: bool | None = None) -> dict[str, Any]:
     """The register's figures after disclosure control: the only ones that leave the
-    restricted area (see the module docstring). Safe for every role, including the public."""
+    restricted area (see the module docstring). Safe for every role, including the public.
+    Like ``restricted_analysis``, they include every change committed before the call."""
     principal.require(Permission.REGISTER_SUMMARY)
     if threshold < disclosure.DEFAULT_THRESHOLD:
         raise UserError(f"The suppression threshold cannot be below "
                         f"{disclosure.DEFAULT_THRESHOLD}.")
     system = Principal(principal.role, system=True)  # aggregates use every case
-    with svc.records.reading() as s:
-        key = ("published_summary", threshold, base, synthetic, *_register_state(s))
-        cached = svc.cache.get(key)
-        if cached is not None:
-            return copy.deepcopy(cached)  # type: ignore[no-any-return]
-        cases, codings = _load(s, system, synthetic)
-    summary = _summary(cases, codings, threshold, base)
-    for old in [k for k in svc.cache if k[0] == "published_summary"]:
-        del svc.cache[old]
-    svc.cache[key] = summary
-    return copy.deepcopy(summary)
+    asked_at = cache_clock()
+    state = _current_state(svc)
+
+    def compute() -> Computed[dict[str, Any]]:
+        raw = _cached_aggregates(svc, system, synthetic, 0.95, asked_at, state)
+        return Computed(raw.state, raw.taken_at, _summary(raw.value, threshold, base))
+
+    done = svc.cache.get_or_compute(("published_summary", threshold, base, synthetic),
+                                    state, asked_at, compute)
+    return _copy_summary(done.value)
 
 
-def _register_state(s: Session) -> tuple[Any, ...]:
-    """What the register's aggregates depend on: changes whenever a case or coding does."""
-    cases = s.execute(select(func.count(Case.id), func.max(Case.updated_at),
-                             func.sum(Case.version))).one()
-    codings = s.execute(select(func.count(CaseCoding.id), func.max(CaseCoding.id),
-                               func.sum(CaseCoding.version))).one()
-    return (*tuple(cases), *tuple(codings))
+def _copy_summary(summary: dict[str, Any]) -> dict[str, Any]:
+    """A copy the caller may change (the rows are flat dicts of numbers and strings)."""
+    return {**summary, "notes": list(summary["notes"]),
+            "tables": {name: [dict(row) for row in rows]
+                       for name, rows in summary["tables"].items()}}
 
 
-def _summary(cases: list[CaseRecord], codings: list[Coding], threshold: int, base: int
-             ) -> dict[str, Any]:
-    frame = prev.analysis_frame(cases, codings)
-    n_synthetic = sum(1 for c in cases if c.synthetic)
-
+def _summary(raw: _Aggregates, threshold: int, base: int) -> dict[str, Any]:
     # cases by year and review type, with totals
-    if cases:
-        counts = pd.crosstab(pd.Series([c.year for c in cases], name="year"),
-                             pd.Series([c.review_type for c in cases], name="review_type"))
-        counts = counts.reindex(columns=list(REVIEW_TYPES.codes), fill_value=0)
-        counts.index = counts.index.astype(str)
+    if raw.year_review:  # a cross-tabulation (years in order, the vocabulary's types)
+        tally = Counter(raw.year_review)
+        years = sorted({year for year, _ in raw.year_review})
+        counts = pd.DataFrame(
+            [[tally.get((year, code), 0) for code in REVIEW_TYPES.codes] for year in years],
+            index=pd.Index([str(year) for year in years], name="year"),
+            columns=list(REVIEW_TYPES.codes), dtype=np.int64)
     else:
         counts = pd.DataFrame(columns=list(REVIEW_TYPES.codes))
     counts["total"] = counts.sum(axis=1).astype(int)
@@ -633,25 +781,27 @@ def _summary(cases: list[CaseRecord], codings: list[Coding], threshold: int, bas
                                        count_cols=[*REVIEW_TYPES.codes, "total"])
     by_year = by_year.reset_index(names="year")
 
-    ace = prev.ace_count_distribution(frame).set_index("ace_count")
+    t = raw.tables
+    ace = t["ace_distribution"].set_index("ace_count")
     ace_sup = disclosure.suppress(ace, ["cases"], threshold)
     ace_table = disclosure.round_to_base(ace_sup.table, base, count_cols=["cases"])
 
-    prevalence = prev.factor_prevalence(frame, FACTOR_CODES)
-    four = prev.four_or_more_prevalence(frame)
-    tables: dict[str, pd.DataFrame] = {
-        "cases_by_year_and_review_type": by_year,
-        "ace_count_distribution": ace_table.reset_index(),
-        "prevalence": _controlled_prevalence(prevalence, None, threshold, base),
-        "four_or_more_aces": _controlled_prevalence(four, None, threshold, base),
-        "cooccurrence": _controlled_cooccurrence(
-            cooc.cooccurrence(frame, FACTOR_CODES), threshold, base),
+    controlled = _controlled_prevalences({
+        "prevalence": (t["prevalence"], None), "four_or_more_aces": (t["four_or_more"], None),
+        **{f"four_or_more_aces_by_{by}": (t[f"four_or_more_by_{by}"], by) for by in GROUPINGS},
+        **{f"prevalence_by_{by}": (t[f"prevalence_by_{by}"], by) for by in GROUPINGS},
+    }, threshold, base)
+    tables: dict[str, list[dict[str, Any]]] = {
+        "cases_by_year_and_review_type": table_records(by_year),
+        "ace_count_distribution": table_records(ace_table.reset_index()),
+        "prevalence": controlled["prevalence"],
+        "four_or_more_aces": controlled["four_or_more_aces"],
+        "cooccurrence": table_records(_controlled_cooccurrence(t["cooccurrence"], threshold,
+                                                               base)),
     }
     for by in GROUPINGS:
-        tables[f"four_or_more_aces_by_{by}"] = _controlled_prevalence(
-            prev.four_or_more_prevalence(frame, [by]), by, threshold, base)
-        tables[f"prevalence_by_{by}"] = _controlled_prevalence(
-            prev.factor_prevalence(frame, FACTOR_CODES, [by]), by, threshold, base)
+        tables[f"four_or_more_aces_by_{by}"] = controlled[f"four_or_more_aces_by_{by}"]
+        tables[f"prevalence_by_{by}"] = controlled[f"prevalence_by_{by}"]
     notes = [
         f"Counts from 1 to {threshold - 1} are not shown, nor any figure from which they "
         "could be worked out; percentages and intervals next to a hidden count are not "
@@ -663,15 +813,15 @@ def _summary(cases: list[CaseRecord], codings: list[Coding], threshold: int, bas
         "Factors are counted among cases where they are known (coded yes or no); 'four or "
         "more ACEs' counts only cases where it can be decided.",
     ]
-    if n_synthetic:
+    if raw.n_synthetic:
         notes.insert(0, f"{SYNTHETIC_LABEL}: these figures include made-up cases "
                         "(synthetic data for testing and training), not real ones.")
     return {
         "threshold": threshold,
         "rounding_base": base,
-        "synthetic_cases_included": bool(n_synthetic),
+        "synthetic_cases_included": bool(raw.n_synthetic),
         "notes": notes,
-        "tables": {name: table_records(t) for name, t in tables.items()},
+        "tables": tables,
     }
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import threading
 from pathlib import Path
 
 import openpyxl
@@ -306,3 +307,101 @@ def test_cached_aggregates_follow_every_change(svc: RecordsService) -> None:
     assert not first["present"].equals(second["present"])
     reads = [e for e in _entries(svc) if e.action == "register.analysis"]
     assert len(reads) == 2  # cached or not, every use is audited
+
+
+def _fresh(svc: RecordsService) -> RecordsService:
+    """The same database with nothing cached."""
+    return RecordsService(svc.records, svc.settings, svc.hasher)
+
+
+def _assert_same_analysis(svc: RecordsService) -> None:
+    cached = reg.restricted_analysis(svc, REVIEWER)
+    fresh = reg.restricted_analysis(_fresh(svc), REVIEWER)
+    assert list(cached) == list(fresh)
+    for name in fresh:
+        pd.testing.assert_frame_equal(cached[name], fresh[name], check_exact=True)
+    assert reg.published_summary(svc, visitor()) == reg.published_summary(_fresh(svc),
+                                                                          visitor())
+
+
+def test_cached_analyses_equal_a_fresh_computation_after_every_change(
+        svc: RecordsService) -> None:
+    reg.load_synthetic(svc, REVIEWER, 60, seed=3)
+    _assert_same_analysis(svc)
+    with svc.records.reading() as s:
+        rows = s.execute(select(Case.id, Case.reference).order_by(Case.id)).all()
+    codings = {c.reference: c for c in reg.synthetic_register(60, seed=3)[1]
+               if c.coding_round == "first"}
+    case_id, reference = rows[0]
+    flipped = {k: (None if v is None else not v) for k, v in codings[reference].values.items()}
+    reg.code_case(svc, REVIEWER, case_id, "first", flipped, "SYN-A")  # replaces a coding
+    _assert_same_analysis(svc)
+    new = reg.create_case(svc, REVIEWER, _case("NEW-1"))
+    _assert_same_analysis(svc)
+    reg.code_case(svc, REVIEWER, new["id"], "first", dict.fromkeys(FACTOR_CODES, True))
+    _assert_same_analysis(svc)
+    reg.update_case(svc, REVIEWER, rows[1][0], {"year": 2019, "method": "shooting"})
+    _assert_same_analysis(svc)
+
+
+def test_a_change_is_computed_once_however_many_ask_at_the_same_time(
+        svc: RecordsService, monkeypatch: pytest.MonkeyPatch) -> None:
+    reg.load_synthetic(svc, REVIEWER, 40, seed=4)
+    reg.restricted_analysis(svc, REVIEWER)
+    computed: list[int] = []
+    aggregates = reg._aggregates
+
+    def counted(*args: object, **kw: object) -> object:
+        computed.append(1)
+        return aggregates(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reg, "_aggregates", counted)
+    reg.update_case(svc, REVIEWER, 1, {"year": 2020})
+    start = threading.Barrier(8)
+    results: list[object] = []
+    errors: list[BaseException] = []
+
+    def ask(i: int) -> None:
+        try:
+            start.wait(10)
+            if i % 2:
+                results.append(reg.published_summary(svc, visitor()))
+            else:
+                results.append(reg.restricted_analysis(svc, REVIEWER)["prevalence"])
+        except BaseException as exc:  # pragma: no cover - reported below
+            errors.append(exc)
+
+    threads = [threading.Thread(target=ask, args=(i,)) for i in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == [] and len(results) == 8
+    # the reviewers' analysis and the published summary share the unsuppressed aggregates
+    assert computed == [1]
+    reads = [e for e in _entries(svc) if e.action == "register.analysis"]
+    assert len(reads) == 1 + 4  # every use is still audited
+
+
+def test_a_new_coding_reads_only_the_codings_again(
+        svc: RecordsService, monkeypatch: pytest.MonkeyPatch) -> None:
+    reg.load_synthetic(svc, REVIEWER, 30, seed=6)
+    loads: list[int] = []
+    load_cases = reg._load_cases
+
+    def counted(*args: object, **kw: object) -> object:
+        loads.append(1)
+        return load_cases(*args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(reg, "_load_cases", counted)
+    before = reg.restricted_analysis(svc, REVIEWER)["prevalence"]
+    new = reg.create_case(svc, REVIEWER, _case("NEW-2"))
+    reg.restricted_analysis(svc, REVIEWER)
+    assert len(loads) == 2
+    reg.code_case(svc, REVIEWER, new["id"], "first", dict.fromkeys(FACTOR_CODES, True))
+    after = reg.restricted_analysis(svc, REVIEWER)["prevalence"]
+    assert len(loads) == 2  # the cases were unchanged: only the codings were read
+    assert (after["present"] - before["present"]).tolist() == [1] * len(FACTOR_CODES)
+    reg.update_case(svc, REVIEWER, new["id"], {"year": 2021})
+    reg.restricted_analysis(svc, REVIEWER)
+    assert len(loads) == 3

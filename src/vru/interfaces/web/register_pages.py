@@ -13,7 +13,6 @@ get. ``Cache-Control: no-store`` is set on every response by the application's m
 
 from __future__ import annotations
 
-import threading
 from collections.abc import Mapping
 from typing import Any
 from urllib.parse import urlencode
@@ -44,9 +43,6 @@ ANSWERS: tuple[tuple[str, str], ...] = (("yes", "Yes"), ("no", "No"),
                                         ("not_known", "Not known"))
 _ANSWER_VALUES: dict[str, bool | None] = {"yes": True, "no": False, "not_known": None}
 NOTICES: dict[str, str] = {"coded": "The coding was saved."}
-#: One analysis computed at a time: after a change, the first request recomputes the cached
-#: aggregates and those arriving meanwhile wait for it instead of each recomputing them.
-_ANALYSIS_LOCK = threading.Lock()
 FIELD_LABELS: dict[str, str] = {
     "reference": "Reference", "year": "Year", "borough": "Borough", "ward": "Ward",
     "incident_date": "Date of incident", "method": "Method", "relationship":
@@ -225,10 +221,10 @@ def _factor_label(code: str) -> str:
 @router.get("/register/analysis")
 def analysis_page(request: Request, svc: ServiceDep, principal: PrincipalDep) -> Response:
     """Case reviewers: the unsuppressed analysis (audited). Everyone else: the published,
-    disclosure-controlled figures only."""
+    disclosure-controlled figures only. (Both are cached by the service and computed once
+    after a change, however many requests ask for them at the same time.)"""
     if principal.can(P.REGISTER_ANALYSIS):
-        with _ANALYSIS_LOCK:
-            tables = reg.restricted_analysis(svc, principal)
+        tables = reg.restricted_analysis(svc, principal)
         prevalence = [{**r, "label": _factor_label(r["factor"]),
                        "percent": _pct(r["proportion"]), "ci_low_percent": _pct(r["ci_low"]),
                        "ci_high_percent": _pct(r["ci_high"])}
@@ -239,8 +235,7 @@ def analysis_page(request: Request, svc: ServiceDep, principal: PrincipalDep) ->
         return render(request, "register_analysis.html", principal,
                       title="Analysis of the register", restricted=True,
                       prevalence=prevalence, agreement=agreement, by_year=[], notes=[])
-    with _ANALYSIS_LOCK:
-        summary = reg.published_summary(svc, principal)
+    summary = reg.published_summary(svc, principal)
     t = summary["tables"]
     prevalence = [{**r, "label": _factor_label(r["factor"])}
                   for r in t["prevalence"] + t["four_or_more_aces"]]
