@@ -2061,9 +2061,17 @@ def _fill_ranks(ranks: dict[str, FloatArray], rows: npt.NDArray[np.bool_], count
 
 #: The code that builds count sources and populations: a change to it makes the derived
 #: entries it wrote stale.
-_CODE_DIGEST = hashlib.sha256(b"".join(
-    Path(m.__file__).read_bytes() for m in (sys.modules[__name__], crime_series_module)
-    if m.__file__)).hexdigest()
+def _code_digest() -> str:
+    try:
+        code = b"".join(Path(m.__file__).read_bytes()
+                        for m in (sys.modules[__name__], crime_series_module) if m.__file__)
+    except OSError:  # not installed as files (a zip): fall back on the package version
+        from vru import __version__
+        code = __version__.encode()
+    return hashlib.sha256(code).hexdigest()
+
+
+_CODE_DIGEST = _code_digest()
 
 
 def _pack_sources(sources: list[CountSource]) -> tuple[dict[str, npt.NDArray[Any]],
