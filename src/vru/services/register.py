@@ -687,16 +687,12 @@ def _controlled_prevalences(tables: Mapping[str, tuple[pd.DataFrame, str | None]
 
 def _rounded(counts: pd.Series, base: int) -> list[int | None]:
     """Counts (nullable: hidden ones are missing) rounded to ``base``, as published."""
-    return [None if v is None else int(v) for v in _plain_list(
-        disclosure.round_to_base(counts, base))]
+    return [None if v is None else int(v)
+            for v in map(_plain_value, disclosure.round_to_base(counts, base).tolist())]
 
 
 def _floats(values: npt.NDArray[np.float64]) -> list[float | None]:
     return [None if math.isnan(v) else v for v in values.tolist()]
-
-
-def _plain_list(series: pd.Series) -> list[Any]:
-    return [_plain_value(v) for v in series.tolist()]
 
 
 def _plain_value(value: Any) -> Any:

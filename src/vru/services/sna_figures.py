@@ -583,12 +583,10 @@ class SnaData:
             mps = self._mps_source("ward")
             if mps is not None:
                 found.append(mps)
-        elif level == "lsoa":
+        else:  # "lsoa" (sources() checked the level)
             annual = self._lsoa_annual_source()
             if annual is not None:
                 found.append(annual)
-        else:
-            raise ValueError(f"unknown level {level!r}")
         covered = set()
         for s in found:
             covered |= set(s.parents)
@@ -2059,8 +2057,6 @@ def _fill_ranks(ranks: dict[str, FloatArray], rows: npt.NDArray[np.bool_], count
 
 # --------------------------------------------------------------------------- derived entries
 
-#: The code that builds count sources and populations: a change to it makes the derived
-#: entries it wrote stale.
 def _code_digest() -> str:
     try:
         code = b"".join(Path(m.__file__).read_bytes()
@@ -2071,6 +2067,8 @@ def _code_digest() -> str:
     return hashlib.sha256(code).hexdigest()
 
 
+#: The code that builds count sources and populations: a change to it makes the derived
+#: entries it wrote stale.
 _CODE_DIGEST = _code_digest()
 
 
@@ -2104,17 +2102,11 @@ def _unpack_sources(arrays: dict[str, npt.NDArray[Any]],
 
 
 def _population_to(p: Population) -> dict[str, Any]:
-    return {"values": p.values, "source": p.source, "year": p.year, "reference": p.reference,
-            "sources": [[s.name, s.import_id] for s in p.sources],
-            "preference": p.preference, "note": p.note}
+    return dataclasses.asdict(p)  # sources become {"name", "import_id"} dicts
 
 
 def _population_from(d: dict[str, Any]) -> Population:
-    return Population(values={str(k): float(v) for k, v in d["values"].items()},
-                      source=d["source"], year=int(d["year"]),
-                      reference=float(d["reference"]),
-                      sources=tuple(SourceDataset(n, i) for n, i in d["sources"]),
-                      preference=int(d["preference"]), note=d["note"])
+    return Population(**{**d, "sources": tuple(SourceDataset(**s) for s in d["sources"])})
 
 
 # --------------------------------------------------------------------------- module API

@@ -188,14 +188,13 @@ class EvidenceStore:
         with self._catalogue(write=False) as con:
             out = self._read_dataset_files(con)
         with _READERS_LOCK:
-            _remember(_FILES, self.catalogue_path, (state, out))
+            remember(_FILES, self.catalogue_path, (state, out))
         return {k: list(v) for k, v in out.items()}
 
-    def _read_dataset_files(self, con: duckdb.DuckDBPyConnection,
-                            schema: str = "main") -> dict[str, list[str]]:
+    def _read_dataset_files(self, con: duckdb.DuckDBPyConnection) -> dict[str, list[str]]:
         rows = con.execute(
-            f"SELECT f.dataset, f.path FROM {schema}.import_files f "
-            f"JOIN {schema}.imports i USING (import_id) ORDER BY i.imported_at, i.import_id"
+            "SELECT f.dataset, f.path FROM import_files f JOIN imports i USING (import_id) "
+            "ORDER BY i.imported_at, i.import_id"
         ).fetchall()
         out: dict[str, list[str]] = {}
         for dataset, path in rows:
@@ -232,7 +231,7 @@ class EvidenceStore:
                 return known[1].cursor()
         base = self._open_reader(files)
         with _READERS_LOCK:
-            _remember(_READERS, key, (state, base))
+            remember(_READERS, key, (state, base))
             return base.cursor()
 
     def _open_reader(self, files: dict[str, list[str]]) -> duckdb.DuckDBPyConnection:
@@ -636,13 +635,14 @@ def _fsync_or_error(path: Path) -> Exception | None:
 _READERS: dict[Any, tuple[Any, duckdb.DuckDBPyConnection]] = {}
 _FILES: dict[Path, tuple[Any, dict[str, list[str]]]] = {}
 _READERS_LOCK = threading.Lock()
-_REMEMBER = 8
 
 
-def _remember(memo: dict[Any, Any], key: Any, value: Any) -> None:
+def remember(memo: dict[Any, Any], key: Any, value: Any, keep: int = 8) -> None:
+    """Put ``value`` in ``memo`` as its newest entry, forgetting the oldest beyond ``keep``
+    (the caller holds the memo's lock)."""
     memo.pop(key, None)
     memo[key] = value
-    while len(memo) > _REMEMBER:
+    while len(memo) > keep:
         memo.pop(next(iter(memo)))
 
 

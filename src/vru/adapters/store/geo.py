@@ -17,7 +17,7 @@ from typing import Any
 import geopandas as gpd
 import shapely
 
-from vru.adapters.store.evidence_store import EvidenceStore
+from vru.adapters.store.evidence_store import EvidenceStore, remember
 from vru.domain.geography import EPSG_BNG, EPSG_WGS84, vintage_sort_key
 
 COLUMNS = ["code", "name", "level", "vintage", "layer", "ons_vintage", "area_hectares",
@@ -115,7 +115,5 @@ def load_boundaries(
     gdf.attrs["import_id"] = chosen["import_id"]
     gdf.attrs["vintage"] = chosen["vintage"]
     with _MEMO_LOCK:
-        _MEMO[memo_key] = gdf
-        while len(_MEMO) > _MEMO_SIZE:
-            _MEMO.pop(next(iter(_MEMO)))
+        remember(_MEMO, memo_key, gdf, keep=_MEMO_SIZE)
     return gdf.copy()
