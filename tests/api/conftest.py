@@ -4,62 +4,24 @@ PostgreSQL, a frozen clock, and signed-in clients for every role."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
 
-from vru.adapters.records.dal import Records
-from vru.adapters.records.engine import make_engine
-from vru.adapters.records.migrate import upgrade
-from vru.adapters.records.testing import MutableClock, postgres_available, scratch_database
+from vru.adapters.records.testing import MutableClock
 from vru.interfaces.api.app import create_app
 from vru.services.records import RecordsService, command_line, create_user
 from vru.services.security import totp
-from vru.services.security.passwords import OWASP_MINIMUM, Hasher
 from vru.services.security.roles import Role
-from vru.services.security.settings import SecuritySettings
 
 with warnings.catch_warnings():
     warnings.simplefilter("ignore")
     from fastapi.testclient import TestClient
 
-SECRET = "api-tests-only-8e1f4a9c2b7d5e3f6a0c9b8d7e6f5a4b3c2d1e0f"
 PASSWORD = "correct horse battery staple"
 BASE_URL = "https://testserver"
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
-        not postgres_available(), reason="VRU_TEST_POSTGRES_URL is not set (.ci/postgres.sh)")),
-]
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture()
-def clock() -> MutableClock:
-    return MutableClock()
-
-
-@pytest.fixture(scope="session")
-def hasher() -> Hasher:
-    return Hasher(OWASP_MINIMUM)
-
-
-@pytest.fixture()
-def svc(database_url: str, clock: MutableClock, hasher: Hasher) -> Iterator[RecordsService]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    service = RecordsService(Records(engine, clock),
-                             SecuritySettings(secret_key=SECRET, argon2=OWASP_MINIMUM), hasher)
-    yield service
-    engine.dispose()
 
 
 @pytest.fixture()

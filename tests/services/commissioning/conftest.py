@@ -4,65 +4,18 @@ a round, applications and scores."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import date
-from pathlib import Path
 from typing import Any
 
-import pytest
-
-from vru.adapters.records.dal import Records
-from vru.adapters.records.engine import make_engine
-from vru.adapters.records.migrate import upgrade
-from vru.adapters.records.testing import MutableClock, postgres_available, scratch_database
 from vru.domain.commissioning.rounds import AwardLevel, RoundTerms
 from vru.domain.commissioning.threesixtygiving import Funder
 from vru.services import commissioning as cm
 from vru.services.records import Principal, RecordsService, command_line, create_user
-from vru.services.security.passwords import OWASP_MINIMUM, Hasher
-from vru.services.security.settings import SecuritySettings
 
-SECRET = "commissioning-tests-only-5d1e9f3a7c2b8e4d6f0a1c3e5b7d9f2a4c6e8b0d"
 PASSWORD = "correct horse battery staple"
-BACKENDS = [
-    pytest.param("sqlite", id="sqlite"),
-    pytest.param("postgresql", id="postgresql", marks=pytest.mark.skipif(
-        not postgres_available(), reason="VRU_TEST_POSTGRES_URL is not set (.ci/postgres.sh)")),
-]
 FUNDER = Funder("360G-vru-test", "Test Violence Reduction Unit", prefix="360G-vru-test")
 ASSESSED = ("community", "partnership", "delivery")
 BASE_URL = "https://vru.example.org"
-
-
-@pytest.fixture(params=BACKENDS)
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    with scratch_database(request.param, tmp_path) as url:
-        yield url
-
-
-@pytest.fixture()
-def clock() -> MutableClock:
-    return MutableClock()
-
-
-@pytest.fixture(scope="session")
-def hasher() -> Hasher:
-    return Hasher(OWASP_MINIMUM)
-
-
-@pytest.fixture()
-def svc(database_url: str, clock: MutableClock, hasher: Hasher) -> Iterator[RecordsService]:
-    engine = make_engine(database_url)
-    upgrade(engine)
-    service = RecordsService(Records(engine, clock),
-                             SecuritySettings(secret_key=SECRET, argon2=OWASP_MINIMUM), hasher)
-    yield service
-    engine.dispose()
-
-
-@pytest.fixture()
-def cli() -> Principal:
-    return command_line()
 
 
 def decision_record(n: int = 4) -> dict[str, Any]:
