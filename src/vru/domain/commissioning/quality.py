@@ -106,6 +106,19 @@ class QualityCheck:
         return Issue(self.code, path, message)
 
 
+class MissingField(QualityCheck):
+    """A grant without ``field`` (missing or empty) fails: one issue at ``{grant}/{at}``
+    (``at`` defaults to the grant's ``id``) saying ``message`` (default ``no {field}``)."""
+
+    field: str = ""
+    at: str = "id"
+    message: str = ""
+
+    def issues(self, grant: Mapping[str, Any], path: str) -> Iterator[Issue]:
+        if not grant.get(self.field):
+            yield self.issue(f"{path}/{self.at}", self.message or f"no {self.field}")
+
+
 def _orgs(grant: Mapping[str, Any], key: str) -> list[tuple[int, Mapping[str, Any]]]:
     value = grant.get(key)
     if not isinstance(value, list):
@@ -271,16 +284,14 @@ class Classifications(QualityCheck):
                     yield self.issue(f"{path}/classifications/{i}/{key}", f"no {key}")
 
 
-class NoBeneficiaryLocation(QualityCheck):
+class NoBeneficiaryLocation(MissingField):
     code = "no_beneficiary_location"
     category = Category.LOCATION
     heading = "no beneficiary location"
     advice = ("Say where the people who benefit are, with GSS codes, so grants can be "
               "mapped and compared with official statistics.")
-
-    def issues(self, grant: Mapping[str, Any], path: str) -> Iterator[Issue]:
-        if not grant.get("beneficiaryLocation"):
-            yield self.issue(f"{path}/beneficiaryLocation", "no beneficiary location")
+    field = at = "beneficiaryLocation"
+    message = "no beneficiary location"
 
 
 class BeneficiaryLocationCodes(QualityCheck):
@@ -378,39 +389,30 @@ class PlannedDatesInOrder(QualityCheck):
                                  f"starts {start} after it ends {end}")
 
 
-class NoLastModified(QualityCheck):
+class NoLastModified(MissingField):
     code = "no_last_modified"
     category = Category.METADATA
     importance = Importance.WARNING
     heading = "no Last Modified date"
     advice = "Say when each grant's record last changed."
-
-    def issues(self, grant: Mapping[str, Any], path: str) -> Iterator[Issue]:
-        if not grant.get("dateModified"):
-            yield self.issue(f"{path}/id", "no dateModified")
+    field = "dateModified"
 
 
-class NoDataSource(QualityCheck):
+class NoDataSource(MissingField):
     code = "no_data_source"
     category = Category.METADATA
     importance = Importance.WARNING
     heading = "no Data Source"
     advice = "Link each grant to where its data comes from."
-
-    def issues(self, grant: Mapping[str, Any], path: str) -> Iterator[Issue]:
-        if not grant.get("dataSource"):
-            yield self.issue(f"{path}/id", "no dataSource")
+    field = "dataSource"
 
 
-class NoGrantProgramme(QualityCheck):
+class NoGrantProgramme(MissingField):
     code = "no_grant_programme"
     importance = Importance.WARNING
     heading = "no Grant Programme"
     advice = "Name the programme (the funding round) each grant came from."
-
-    def issues(self, grant: Mapping[str, Any], path: str) -> Iterator[Issue]:
-        if not grant.get("grantProgramme"):
-            yield self.issue(f"{path}/id", "no grantProgramme")
+    field = "grantProgramme"
 
 
 class MoreThanOneFundingOrg(QualityCheck):
