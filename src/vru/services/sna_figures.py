@@ -142,10 +142,11 @@ FIGURE_METHOD = Method(
     "Counts summed over the period; crude rate per 100,000 residents a year (exact Poisson "
     "interval below 10 events, Byar's from 10); change against the previous period by the "
     "exact conditional test with Benjamini-Hochberg false discovery rate control across the "
-    "areas; ranks with simulation intervals (Poisson redraws by count, Gamma posterior draws "
-    "by rate)",
+    "areas; ranks with 95% intervals from each rank's distribution under Poisson redraws of "
+    "the counts (by count) and the Gamma posterior of the rates (by rate), computed (or "
+    "simulated where few areas compete, or on request)",
     f"{rates.PHE_RATE.citation} {change_stats.EXACT_CONDITIONAL.citation} "
-    f"{change_stats.BENJAMINI_HOCHBERG.citation} {rankings.RANK_INTERVALS.citation}",
+    f"{change_stats.BENJAMINI_HOCHBERG.citation} {rankings.RANK_INTERVALS_COMPUTED.citation}",
 )
 GROUP_METHOD = Method(
     f"{FIGURE_METHOD.name}; {DISPROPORTIONALITY.name}",
@@ -899,6 +900,7 @@ class SnaData:
         rank_simulations: int = DEFAULT_RANK_SIMULATIONS,
         seed: int = 0,
         confidence: float = 0.95,
+        rank_method: rankings.RankMethod = "computed",
     ) -> pd.DataFrame:
         """One row per area (and per group with ``by``): counts, change against the previous
         ``months`` months, population, rate per 100,000 a year with its interval, ranks by
@@ -906,9 +908,14 @@ class SnaData:
 
         ``to`` (YYYY-MM) ends the period; without it, the latest month the data reach.
         ``rank_simulations`` draws (at least 100) give each rank its 95% interval; 0 gives
-        the ranks alone, which is much faster for thousands of LSOAs.
+        the ranks alone. ``rank_method`` "computed" (the default) computes each rank's
+        distribution and simulates only where few areas compete; "simulation" redraws every
+        area ``rank_simulations`` times (``vru.domain.statistics.rankings``).
         """
         _check_measure(measure)
+        if rank_method not in rankings.RANK_METHODS:
+            raise SnaError(f"unknown rank method {rank_method!r}; use "
+                           f"{' or '.join(rankings.RANK_METHODS)}")
         if geography not in GEOGRAPHIES:
             raise SnaError(f"unknown geography {geography!r}; use one of "
                            f"{', '.join(GEOGRAPHIES)}")
@@ -917,7 +924,7 @@ class SnaData:
                 raise SnaError(f"unknown grouping {by!r}; use one of {', '.join(GROUPINGS)}")
             return self._group_figures(measure, geography, by, to, months,
                                        rank_simulations=rank_simulations, seed=seed,
-                                       confidence=confidence)
+                                       confidence=confidence, rank_method=rank_method)
         level = LEVEL_OF[geography]
         frame, current, previous, notes = self.counts(measure, geography, to, months)
         population = self._population_for(level, frame["area_code"].tolist(), current)
@@ -927,7 +934,7 @@ class SnaData:
             notes += region_notes
         return self._finish(frame, measure, geography, current, previous, population, notes,
                             rank_simulations=rank_simulations, seed=seed,
-                            confidence=confidence)
+                            confidence=confidence, rank_method=rank_method)
 
     def counts(self, measure: str, geography: str, to: str | None = None,
                months: int = 12) -> tuple[pd.DataFrame, Window, Window, list[str]]:
@@ -1032,7 +1039,8 @@ class SnaData:
     def _finish(self, frame: pd.DataFrame, measure: str, geography: str, current: Window,
                 previous: Window, population: Population | None, notes: list[str], *,
                 rank_simulations: int, seed: int, confidence: float,
-                group_col: str | None = None) -> pd.DataFrame:
+                group_col: str | None = None,
+                rank_method: rankings.RankMethod = "computed") -> pd.DataFrame:
         """The figures table: one row per row of ``frame`` (area_code, area_name,
         parent_code, count, previous_count, _source; optionally _members, _population,
         _note and ``group_col``)."""
@@ -1092,7 +1100,7 @@ class SnaData:
             for g in groups:
                 rows = np.ones(n, dtype=bool) if g is None else cols["group"] == g
                 _fill_ranks(ranks, rows, count, person_years, rank_simulations, seed,
-                            confidence)
+                            confidence, rank_method)
         cols.update(ranks)
         words = {k: self._source_words(k) for k in dict.fromkeys(sources.tolist())}
         cols["source"] = np.array([words[k] for k in sources.tolist()], dtype=object)
@@ -1113,6 +1121,8 @@ class SnaData:
             notes.append(population.note)
         if rank_simulations == 0 and geography != "region":
             notes.append("Ranks without intervals: rank_simulations=0.")
+        elif rank_method == "simulation" and geography != "region":
+            notes.append(f"Rank intervals by simulation ({rank_simulations:,} draws).")
         if population is None:
             notes.append("No population is loaded for these areas: no rates are given.")
         else:
@@ -1183,7 +1193,8 @@ class SnaData:
 
     def _group_figures(self, measure: str, geography: str, by: str, to: str | None,
                        months: int, *, rank_simulations: int, seed: int,
-                       confidence: float) -> pd.DataFrame:
+                       confidence: float,
+                       rank_method: rankings.RankMethod = "computed") -> pd.DataFrame:
         if by == "age_band":
             raise SnaError(f"no figures by age band: {AGE_BAND_REFUSAL}")
         if measure != "homicide":
@@ -1287,7 +1298,7 @@ class SnaData:
         self._source_meta["homicide_victims"] = self._homicide_source(victims)
         out = self._finish(frame, measure, geography, current, previous, population, notes,
                            rank_simulations=rank_simulations, seed=seed,
-                           confidence=confidence, group_col="group")
+                           confidence=confidence, group_col="group", rank_method=rank_method)
         reference = REFERENCE_GROUP[by]
         ratios = group_rates(
             pd.DataFrame({"area_code": out["area_code"], "group": out["group"],
@@ -2032,7 +2043,7 @@ def _change_columns(cur: FloatArray, prev: FloatArray, confidence: float) -> dic
 
 def _fill_ranks(ranks: dict[str, FloatArray], rows: npt.NDArray[np.bool_], count: FloatArray,
                 person_years: FloatArray, simulations: int, seed: int,
-                confidence: float) -> None:
+                confidence: float, method: rankings.RankMethod = "computed") -> None:
     if rows.sum() == 0:
         return
     if simulations == 0:  # point ranks only
@@ -2043,13 +2054,15 @@ def _fill_ranks(ranks: dict[str, FloatArray], rows: npt.NDArray[np.bool_], count
         return
     rng = np.random.default_rng(seed)
     vol = rankings.rank_intervals(count[rows], rng=rng, by="volume",
-                                  n_simulations=simulations, confidence=confidence)
+                                  n_simulations=simulations, confidence=confidence,
+                                  method=method)
     ranks["rank_by_count"][rows] = vol.rank
     ranks["rank_by_count_low"][rows] = vol.rank_low
     ranks["rank_by_count_high"][rows] = vol.rank_high
     if np.any(person_years[rows] > 0):
         by_rate = rankings.rank_intervals(count[rows], person_years[rows], rng=rng, by="rate",
-                                          n_simulations=simulations, confidence=confidence)
+                                          n_simulations=simulations, confidence=confidence,
+                                          method=method)
         ranks["rank_by_rate"][rows] = by_rate.rank
         ranks["rank_by_rate_low"][rows] = by_rate.rank_low
         ranks["rank_by_rate_high"][rows] = by_rate.rank_high
@@ -2136,13 +2149,14 @@ def figures(
     rank_simulations: int = DEFAULT_RANK_SIMULATIONS,
     seed: int = 0,
     confidence: float = 0.95,
+    rank_method: rankings.RankMethod = "computed",
 ) -> pd.DataFrame:
     """The SNA figures of ``measure`` by ``geography`` for the ``months`` months to ``to``:
     see ``SnaData.figures``."""
     with _opened(store, area) as data:
         return data.figures(measure, geography, to, months, by,
                             rank_simulations=rank_simulations, seed=seed,
-                            confidence=confidence)
+                            confidence=confidence, rank_method=rank_method)
 
 
 def concentration(store: EvidenceStore | SnaData, measure: str, geography: str = "lsoa",

@@ -88,6 +88,8 @@ def test_refusals() -> None:
         rk.rank_intervals([1, -2], rng=rng)
     with pytest.raises(ValueError, match="unknown ranking"):
         rk.rank_intervals([1, 2], rng=rng, by="size")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="unknown rank method"):
+        rk.rank_intervals([1, 2], rng=rng, method="guess")  # type: ignore[arg-type]
 
 
 @settings(max_examples=40, deadline=None)
@@ -129,7 +131,11 @@ def test_rank_table_by_rate_with_provenance() -> None:
     # rates: Brent 88.2, Camden 71.4, Hackney 161.5, Ealing 24.3 per 100,000
     assert out["rank"].tolist() == [2, 3, 1, 4]
     assert out.loc[2, "rank_low"] == 1 and out.loc[2, "rank_high"] == 1
-    assert provenance_of(out).method == rk.RANK_INTERVALS
+    assert provenance_of(out).method == rk.RANK_INTERVALS_COMPUTED
+    simulated = rk.rank_table(df, "n", "pop", rng=np.random.default_rng(8), by="rate",
+                              meta=meta, method="simulation")
+    assert provenance_of(simulated).method == rk.RANK_INTERVALS
+    assert_array_equal(simulated["rank_low"], out["rank_low"])  # 4 areas: simulated anyway
     by_volume = rk.rank_table(df, "n", rng=np.random.default_rng(8))
     assert by_volume["rank"].tolist() == [2, 3, 1, 4]
     assert_array_equal(by_volume["value"], df["n"])
@@ -148,7 +154,7 @@ def test_rank_interval_ends_are_numpys_lower_and_higher_quantiles(
     # The ends are read from one partition of the simulated ranks: they must equal
     # np.quantile's "lower" and "higher" quantiles of the same simulations.
     res = rk.rank_intervals(counts, rng=np.random.default_rng(seed), n_simulations=n_sim,
-                            confidence=confidence)
+                            confidence=confidence, method="simulation")
     ranks = rk.simulated_ranks(counts, rng=np.random.default_rng(seed), n_simulations=n_sim)
     tail = (1 - confidence) / 2
     assert_array_equal(res.rank_low, np.quantile(ranks, tail, axis=0, method="lower"))

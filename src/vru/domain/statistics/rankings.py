@@ -21,6 +21,7 @@ import numpy.typing as npt
 import pandas as pd
 from scipy import stats
 
+from vru.domain.statistics import rank_distribution
 from vru.domain.statistics.provenance import Method, ResultMeta, attach
 from vru.domain.statistics.rates import (
     FloatArray,
@@ -31,7 +32,21 @@ from vru.domain.statistics.rates import (
 )
 
 RankBy = Literal["volume", "rate"]
+#: "computed": each rank's distribution computed (``rank_distribution``); "simulation": every
+#: area redrawn ``n_simulations`` times and re-ranked.
+RankMethod = Literal["computed", "simulation"]
+RANK_METHODS: tuple[RankMethod, ...] = ("computed", "simulation")
 
+RANK_INTERVALS_COMPUTED = Method(
+    "Ranks with intervals from each rank's computed distribution (Poisson redraws of counts "
+    "by volume, Gamma (Jeffreys) posterior of rates by rate): a Poisson-binomial given the "
+    "area's own value, by Volkova's refined normal approximation (volume) or the first-order "
+    "reliability method (rate), mixed over the area's own distribution; areas with few "
+    "competitors, and tables of up to 100 areas, by simulation",
+    "Goldstein H, Spiegelhalter DJ (1996) League tables and their limitations, JRSS A "
+    "159:385-443; Volkova AY (1996) Theory Probab Appl 40:791-4; Hong Y (2013) Comput Stat "
+    "Data Anal 59:41-51; Hasofer AM, Lind NC (1974) J Eng Mech Div 100:111-21.",
+)
 RANK_INTERVALS = Method(
     "Ranks with simulation intervals: Poisson redraws of counts (volume) or Gamma "
     "(Jeffreys) posterior draws of rates (rate)",
@@ -160,8 +175,9 @@ def rank_intervals(
     n_simulations: int = 1000,
     confidence: float = 0.95,
     per: float = 100_000,
+    method: RankMethod = "computed",
 ) -> RankIntervals:
-    """Ranks of areas by volume or rate, with simulation intervals for each rank.
+    """Ranks of areas by volume or rate, with an interval for each rank.
 
     By volume: each simulation draws O*_i ~ Poisson(O_i) (a parametric bootstrap of the
     counts) and ranks the O*_i. By rate: each simulation draws the rate from its posterior
@@ -181,12 +197,18 @@ def rank_intervals(
     check_confidence(confidence)
     if n_simulations < 100:
         raise ValueError("use at least 100 simulations for a rank interval")
+    if method not in RANK_METHODS:
+        raise ValueError(f"unknown rank method {method!r}; use {' or '.join(RANK_METHODS)}")
     o, n, ok = _values(counts, populations, by)
     value = o.copy() if by == "volume" else rate(o, n, per)
     rank = point_ranks(value)
     low = np.full(o.shape, np.nan)
     high = np.full(o.shape, np.nan)
-    if ok.any():
+    if ok.any() and method == "computed":
+        low[ok], high[ok] = rank_distribution.computed_rank_intervals(
+            o[ok], None if by == "volume" else n[ok], by=by, rng=rng,
+            n_simulations=n_simulations, confidence=confidence)
+    elif ok.any():
         ranks = simulated_ranks(o, n, rng=rng, by=by, n_simulations=n_simulations)
         tail = (1.0 - confidence) / 2.0
         # np.quantile's "lower" and "higher" order statistics, both from one partition.
@@ -209,6 +231,7 @@ def rank_table(
     confidence: float = 0.95,
     per: float = 100_000,
     meta: ResultMeta | None = None,
+    method: RankMethod = "computed",
 ) -> pd.DataFrame:
     """``df`` (one row per area) with value, rank, rank_low and rank_high added.
 
@@ -231,6 +254,7 @@ def rank_table(
         n_simulations=n_simulations,
         confidence=confidence,
         per=per,
+        method=method,
     )
     out = df.copy()
     out["value"] = res.value
@@ -238,5 +262,6 @@ def rank_table(
     out["rank_low"] = res.rank_low
     out["rank_high"] = res.rank_high
     if meta is not None:
-        out = attach(out, meta.with_method(RANK_INTERVALS))
+        out = attach(out, meta.with_method(
+            RANK_INTERVALS_COMPUTED if method == "computed" else RANK_INTERVALS))
     return out
