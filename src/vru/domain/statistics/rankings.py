@@ -204,7 +204,8 @@ def rank_intervals(
     rank = point_ranks(value)
     low = np.full(o.shape, np.nan)
     high = np.full(o.shape, np.nan)
-    if ok.any() and method == "computed":
+    # Tables of up to SMALL_TABLE areas are simulated whole by either method: it is cheap.
+    if ok.any() and method == "computed" and ok.sum() > rank_distribution.SMALL_TABLE:
         low[ok], high[ok] = rank_distribution.computed_rank_intervals(
             o[ok], None if by == "volume" else n[ok], by=by, rng=rng,
             n_simulations=n_simulations, confidence=confidence)
