@@ -8,31 +8,15 @@
 //    $VRU_WALK_CODE; chromium at $VRU_CHROMIUM or /usr/bin/chromium)
 //
 // Prints one JSON object: {"ok": true, "steps": [...]} or {"ok": false, "error": ...}.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { check, walker } from "./walk.mjs";
 
 const [base, outDir] = process.argv.slice(2);
 const username = process.env.VRU_WALK_USER;
 const password = process.env.VRU_WALK_PASSWORD;
 const code = process.env.VRU_WALK_CODE;
-const executablePath = process.env.VRU_CHROMIUM || "/usr/bin/chromium";
-const steps = [];
-mkdirSync(outDir, { recursive: true });
+const { steps, shot, run } = walker(outDir);
 
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(outDir, `${steps.length}-${name}.png`), fullPage: true });
-}
-
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
-try {
+await run(async (browser) => {
   const page = await (await browser.newContext()).newPage();
 
   // sign in: a visitor asking for the cases is sent to the sign-in page
@@ -110,9 +94,4 @@ try {
   await page.click("button:has-text('Sign out')");
   await page.waitForURL(`${base}/funding`);
   steps.push("signed out");
-  console.log(JSON.stringify({ ok: true, steps }));
-} catch (error) {
-  console.log(JSON.stringify({ ok: false, error: String(error && error.stack || error), steps }));
-} finally {
-  await browser.close();
-}
+});

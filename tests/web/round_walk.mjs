@@ -7,24 +7,12 @@
 //   (passwords in $VRU_WALK_PASSWORD; chromium at $VRU_CHROMIUM or /usr/bin/chromium)
 //
 // Prints one JSON object: {"ok": true, "steps": [...]} or {"ok": false, "error": ...}.
-import { chromium } from "playwright-core";
-import { mkdirSync } from "node:fs";
-import { join } from "node:path";
+import { check, walker } from "./walk.mjs";
 
 const [base, decisionFile, outDir] = process.argv.slice(2);
 const password = process.env.VRU_WALK_PASSWORD;
-const executablePath = process.env.VRU_CHROMIUM || "/usr/bin/chromium";
 const ROUND = "walk-fund-2026";
-const steps = [];
-mkdirSync(outDir, { recursive: true });
-
-function check(condition, message) {
-  if (!condition) throw new Error(message);
-}
-
-async function shot(page, name) {
-  await page.screenshot({ path: join(outDir, `${steps.length}-${name}.png`), fullPage: true });
-}
+const { steps, shot, run } = walker(outDir);
 
 async function signIn(page, username) {
   await page.goto(`${base}/rounds`);
@@ -57,11 +45,7 @@ async function score(page, reference, points) {
   await page.waitForURL(`**/applications/${reference}?done=scored`);
 }
 
-const browser = await chromium.launch({
-  executablePath,
-  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking"],
-});
-try {
+await run(async (browser) => {
   const manager = await (await browser.newContext()).newPage();
   await signIn(manager, "walk-manager");
 
@@ -191,10 +175,5 @@ try {
   const grants = (await response.json()).grants;
   check(grants.length >= 1, "with grants in it");
   steps.push(`public page read; ${grants.length} grants downloaded`);
-  console.log(JSON.stringify({ ok: true, steps, grants: grants.map((g) => g.id) }));
-} catch (error) {
-  console.log(JSON.stringify({ ok: false, steps, error: String(error && error.stack || error) }));
-  process.exitCode = 1;
-} finally {
-  await browser.close();
-}
+  return { grants: grants.map((g) => g.id) };
+});
