@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from vru.adapters.store.evidence_store import EvidenceStore
+from vru.domain.statistics import rank_distribution
 from vru.domain.statistics import rankings as rk
 from vru.services.sna_figures import SnaData
 
@@ -28,15 +29,6 @@ TABLES = [("ward", "violence_against_the_person", "2025-12"),
           ("ward", "theft_from_the_person", "2025-12"),
           ("lsoa", "violence_against_the_person", "2021-12"),
           ("lsoa", "burglary", "2021-12")]
-
-
-def probability_error(low: np.ndarray, high: np.ndarray, ranks: np.ndarray,
-                      tail: float = 0.025) -> np.ndarray:
-    def err(r: np.ndarray, q: float) -> np.ndarray:
-        at = (ranks <= r).mean(axis=0)
-        before = (ranks <= r - 1).mean(axis=0)
-        return np.maximum.reduce([q - at, before - q, np.zeros_like(at)])
-    return np.concatenate([err(low, tail), err(high, 1 - tail)])
 
 
 def main() -> None:
@@ -63,7 +55,8 @@ def main() -> None:
                 res = rk.rank_intervals(o, n, rng=np.random.default_rng(2), by=by,
                                         method=method)  # type: ignore[arg-type]
                 seconds = time.perf_counter() - t
-                e = probability_error(res.rank_low, res.rank_high, ref)
+                e = rank_distribution.percentile_error(res.rank_low, res.rank_high, ref,
+                                                       (0.025, 0.975))
                 row.append(f"{seconds * 1000:6.0f} ms {np.mean(e > 0.005):7.2%} "
                            f"{np.mean(e > 0.01):7.2%} {e.max():6.3f}")
             print(f"{geography + ' ' + measure + ' to ' + to:52} {by:6} {o.size:5} | "

@@ -46,6 +46,16 @@ def test_refined_normal_tracks_the_exact_poisson_binomial(p: list[float], seed: 
     assert np.max(np.abs(approx - exact)) < 0.012
 
 
+def test_percentile_error_hand_worked() -> None:
+    # Ranks 1, 1, 2, 3 (F(1) = 0.5, F(2) = 0.75, F(3) = 1). For q = 0.6 the percentile is 2:
+    # error 0. The end 1 has F(1) = 0.5 < 0.6: error 0.1. The end 3 has F(2) = 0.75 >= 0.6:
+    # error 0.15.
+    ranks = np.array([[1], [1], [2], [3]])
+    err = rd.percentile_error(np.array([2.0, 1.0, 3.0]), np.array([2.0, 2.0, 2.0]),
+                              np.repeat(ranks, 3, axis=1), (0.6, 0.6))
+    assert_allclose(err, [0.0, 0.1, 0.15, 0.0, 0.0, 0.0])
+
+
 def test_competition_hand_worked() -> None:
     # ranges [0, 1], [2, 3], [2.5, 4], [10, 12]: the first is certainly below the rest;
     # the second and third overlap; the fourth is certainly above all.
@@ -56,21 +66,9 @@ def test_competition_hand_worked() -> None:
     assert_array_equal(competitors, [0, 1, 1, 0])
 
 
-def _simulated_ends(o: np.ndarray, n: np.ndarray | None, by: str, draws: int,
-                    seed: int) -> np.ndarray:
-    ranks = rk.simulated_ranks(o, n, rng=np.random.default_rng(seed), by=by,  # type: ignore[arg-type]
-                               n_simulations=draws)
-    return ranks
-
-
-def _probability_error(low: np.ndarray, high: np.ndarray, ranks: np.ndarray) -> np.ndarray:
-    """How far each end is from being the reference's percentile, in probability: an end r
-    for percentile q is right when F(r - 1) < q <= F(r) under the reference ranks."""
-    def err(r: np.ndarray, q: float) -> np.ndarray:
-        at = (ranks <= r).mean(axis=0)
-        before = (ranks <= r - 1).mean(axis=0)
-        return np.maximum.reduce([q - at, before - q, np.zeros_like(at)])
-    return np.maximum(err(low, 0.025), err(high, 0.975))
+def _area_error(low: np.ndarray, high: np.ndarray, ranks: np.ndarray) -> np.ndarray:
+    """Per area, the larger of its two ends' errors against the reference ranks."""
+    return rd.percentile_error(low, high, ranks, (0.025, 0.975)).reshape(2, -1).max(axis=0)
 
 
 @pytest.mark.parametrize("by", ["volume", "rate"])
@@ -84,12 +82,13 @@ def test_computed_intervals_agree_with_a_long_simulation(by: str) -> None:
     o = rng.poisson(rng.gamma(2.0, 20.0, m)).astype(float)
     n = rng.uniform(1_000, 3_000, m)
     pops = n if by == "rate" else None
-    reference = _simulated_ends(o, pops, by, 12_000, seed=1)
+    reference = rk.simulated_ranks(o, pops, rng=np.random.default_rng(1), by=by,  # type: ignore[arg-type]
+                                   n_simulations=12_000)
     res = rk.rank_intervals(o, pops, rng=np.random.default_rng(2), by=by)  # type: ignore[arg-type]
     sim = rk.rank_intervals(o, pops, rng=np.random.default_rng(3), by=by,  # type: ignore[arg-type]
                             method="simulation")
-    computed_err = _probability_error(res.rank_low, res.rank_high, reference)
-    simulated_err = _probability_error(sim.rank_low, sim.rank_high, reference)
+    computed_err = _area_error(res.rank_low, res.rank_high, reference)
+    simulated_err = _area_error(sim.rank_low, sim.rank_high, reference)
     assert np.mean(computed_err <= 0.01) >= 0.99
     assert computed_err.max() < 0.04
     assert np.mean(computed_err) < 0.5 * np.mean(simulated_err)

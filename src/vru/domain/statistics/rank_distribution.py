@@ -91,7 +91,7 @@ def computed_rank_intervals(
     n = np.ones(m) if populations is None else np.asarray(populations, dtype=np.float64)
     low_bound, high_bound = _ranges(o, n, by)
     above, competitors = _competition(low_bound, high_bound)
-    few = (competitors <= FEW) | (m <= SMALL_TABLE)
+    few = competitors <= FEW
     low = np.empty(m)
     high = np.empty(m)
     if (~few).any():
@@ -144,7 +144,9 @@ def _simulate_few(o: FloatArray, n: FloatArray, by: RankBy, idx: IntArray, above
     X_j > X_i}, each area drawn once per simulation and shared between the ranks it enters."""
     compete = (high[None, :] > low[idx, None]) & (low[None, :] <= high[idx, None])
     compete[np.arange(idx.size), idx] = False
-    involved = np.flatnonzero(compete.any(axis=0) | np.isin(np.arange(o.size), idx))
+    drawn: npt.NDArray[np.bool_] = np.asarray(compete.any(axis=0))
+    drawn[idx] = True
+    involved = np.flatnonzero(drawn)
     where = np.full(o.size, -1, dtype=np.int64)
     where[involved] = np.arange(involved.size)
     if by == "volume":
@@ -152,34 +154,49 @@ def _simulate_few(o: FloatArray, n: FloatArray, by: RankBy, idx: IntArray, above
     else:
         draws = rng.gamma(o[involved] + 0.5, 1.0 / n[involved],
                           size=(n_simulations, involved.size))
-    lo_k = int(np.floor(probs[0] * (n_simulations - 1)))
-    hi_k = int(np.ceil(probs[1] * (n_simulations - 1)))
     low_rank = np.empty(idx.size)
     high_rank = np.empty(idx.size)
-    sizes = compete.sum(axis=1)
-    order = np.argsort(sizes, kind="stable")
-    start = 0
-    while start < idx.size:  # areas in chunks of about 20,000 area-competitor pairs
-        width = max(int(sizes[order[start]]), 1)
-        stop = start + 1
-        while stop < idx.size and max(int(sizes[order[stop]]), 1) * (stop - start + 1) <= 20_000:
-            stop += 1
-        rows = order[start:stop]
-        width = max(int(sizes[rows].max()), 1)
+    # At most FEW competitors each: chunks of areas keep the (sims, areas, competitors) draws
+    # to about 8,000 area-competitor pairs.
+    width = max(int(compete.sum(axis=1).max()), 1)
+    step = max(8_000 // width, 1)
+    for first in range(0, idx.size, step):
+        rows = np.arange(first, min(first + step, idx.size))
+        r, j = np.nonzero(compete[rows])  # by row, then column
+        at = np.arange(r.size) - np.searchsorted(r, r)  # place within its row
         cols = np.zeros((rows.size, width), dtype=np.int64)
         valid = np.zeros((rows.size, width), dtype=bool)
-        for k, row in enumerate(rows):
-            js = where[np.flatnonzero(compete[row])]
-            cols[k, : js.size] = js
-            valid[k, : js.size] = True
+        cols[r, at] = where[j]
+        valid[r, at] = True
         own = draws[:, where[idx[rows]]]  # (sims, areas)
         exceed = ((draws[:, cols] > own[:, :, None]) & valid[None]).sum(axis=2)
-        ranks = 1 + above[rows][None, :] + exceed
-        ordered = np.partition(ranks, [lo_k, hi_k], axis=0)
-        low_rank[rows] = ordered[lo_k]
-        high_rank[rows] = ordered[hi_k]
-        start = stop
+        low_rank[rows], high_rank[rows] = percentile_ends(
+            1 + above[rows][None, :] + exceed, probs)
     return low_rank, high_rank
+
+
+def percentile_ends(ranks: npt.NDArray[np.integer], probs: tuple[float, float]) -> tuple[
+        FloatArray, FloatArray]:
+    """The interval ends from simulated ranks (one row per simulation): np.quantile's "lower"
+    order statistic at probs[0] and "higher" at probs[1], both from one partition."""
+    k = ranks.shape[0] - 1
+    lo = int(np.floor(probs[0] * k))
+    hi = int(np.ceil(probs[1] * k))
+    ordered = np.partition(ranks, [lo, hi], axis=0)
+    return ordered[lo].astype(np.float64), ordered[hi].astype(np.float64)
+
+
+def percentile_error(low: FloatArray, high: FloatArray, ranks: npt.NDArray[np.integer],
+                     probs: tuple[float, float]) -> FloatArray:
+    """How far each interval end is from being the percentile of ``ranks`` (one row per
+    simulation, e.g. a long reference simulation), in probability: an end r for the
+    percentile q is right when F(r - 1) < q <= F(r), and its error is how far q lies outside
+    [F(r - 1), F(r)]. The low ends' errors, then the high ends'."""
+    def error(r: FloatArray, q: float) -> FloatArray:
+        at: FloatArray = (ranks <= r).mean(axis=0)
+        before: FloatArray = (ranks <= r - 1).mean(axis=0)
+        return np.maximum(np.maximum(q - at, before - q), 0.0)
+    return np.concatenate([error(low, probs[0]), error(high, probs[1])])
 
 
 # --------------------------------------------------------------------------- the normal parts
@@ -219,8 +236,8 @@ def _volume_quantiles(o: FloatArray, m: int,
     pmf = np.where(lam > 0, np.exp(logpmf), (x == 0).astype(np.float64))
     run = np.cumsum(pmf)
     before = np.concatenate([[0.0], run])[starts]
-    cdf = special.pdtr(lo - 1, vals.astype(np.float64))[owner] + (run - before[owner])
-    cdf = np.where(lo[owner] > 0, cdf, run - before[owner])
+    below_range = np.where(lo > 0, special.pdtr(np.maximum(lo - 1, 0), vals), 0.0)
+    cdf = below_range[owner] + (run - before[owner])
     sf = np.clip(1.0 - cdf, 0.0, 1.0)
     top = int(hi.max())
     grid = np.arange(top + 1)
@@ -318,11 +335,10 @@ def _rate_quantiles(o: FloatArray, n: FloatArray,
         np.linspace(points.min(), points.max(), _GRID // 2)]))
     S, V = dist.sf_sums(grid)
 
-    def moments(z: FloatArray) -> tuple[FloatArray, FloatArray]:
-        own = special.ndtr(-z)  # P(X_i > its own Phi(z) quantile)
-        at = dist.log_quantile(z)
-        return (np.interp(at, grid, S) - own,
-                np.maximum(np.interp(at, grid, V) - own * (1.0 - own), 0.0))
+    def mean(z: FloatArray, at: FloatArray | None = None) -> FloatArray:
+        at = dist.log_quantile(z) if at is None else at
+        own: FloatArray = special.ndtr(-z)  # P(X_i > its own Phi(z) quantile)
+        return np.interp(at, grid, S) - own
 
     h = 0.05
     out = []
@@ -331,8 +347,11 @@ def _rate_quantiles(o: FloatArray, n: FloatArray,
         z = np.full(m, -c)
         x = np.zeros(m)
         for _ in range(4):
-            mu, var = moments(z)
-            slope = (moments(z + h)[0] - moments(z - h)[0]) / (2.0 * h)
+            at = dist.log_quantile(z)
+            mu = mean(z, at)
+            own = special.ndtr(-z)
+            var = np.maximum(np.interp(at, grid, V) - own * (1.0 - own), 0.0)
+            slope = (mean(z + h) - mean(z - h)) / (2.0 * h)
             spread = np.sqrt(slope * slope + var) + 1e-12
             x = mu - slope * z + c * spread
             z = np.clip(slope * c / spread, _Z[0] + h, _Z[-1] - h)

@@ -212,12 +212,7 @@ def rank_intervals(
     elif ok.any():
         ranks = simulated_ranks(o, n, rng=rng, by=by, n_simulations=n_simulations)
         tail = (1.0 - confidence) / 2.0
-        # np.quantile's "lower" and "higher" order statistics, both from one partition.
-        lo = int(np.floor(tail * (n_simulations - 1)))
-        hi = int(np.ceil((1.0 - tail) * (n_simulations - 1)))
-        ordered = np.partition(ranks, [lo, hi], axis=0)
-        low[ok] = ordered[lo]
-        high[ok] = ordered[hi]
+        low[ok], high[ok] = rank_distribution.percentile_ends(ranks, (tail, 1.0 - tail))
     return RankIntervals(value, rank, low, high, n_simulations, confidence)
 
 
