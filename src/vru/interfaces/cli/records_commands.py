@@ -68,6 +68,13 @@ def _show_totp(new: NewUser) -> None:
     console.print(f"  or URI:    {new.totp_uri}", markup=False, highlight=False)
 
 
+def _spreadsheet(file: Path) -> None:
+    """The register's files are CSV or Excel: refuse any other name before any work."""
+    if file.suffix.lower() not in (".csv", ".xlsx"):
+        err_console.print(f"{file}: give a file name ending .csv or .xlsx.")
+        raise typer.Exit(2)
+
+
 def register(app: typer.Typer, data_app: typer.Typer) -> None:
     """Add ``serve`` and the ``users``, ``audit`` and ``register`` groups to ``vru``."""
     del data_app  # these commands are not about the evidence store
@@ -251,14 +258,9 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         database_url: DatabaseUrlOption = None,
     ) -> None:
         """Export every case with its codings, in the template's layout (RESTRICTED)."""
-        if file.suffix.lower() not in (".csv", ".xlsx"):
-            err_console.print("Give a file name ending .csv or .xlsx.")
-            raise typer.Exit(2)
-        svc = _open(data_dir, database_url)
-        try:
+        _spreadsheet(file)
+        with records_session(data_dir, database_url) as svc:
             rows = reg.export_cases(svc, command_line(), file)
-        finally:
-            svc.close()
         console.print(f"Wrote {rows:,} rows to {file} (RESTRICTED: keep it secure).",
                       highlight=False)
 
@@ -268,9 +270,7 @@ def register(app: typer.Typer, data_app: typer.Typer) -> None:
         = Path("register-template.xlsx"),
     ) -> None:
         """Write an empty import template (Excel: with the allowed codes and notes)."""
-        if file.suffix.lower() not in (".csv", ".xlsx"):
-            err_console.print("Give a file name ending .csv or .xlsx.")
-            raise typer.Exit(2)
+        _spreadsheet(file)
         reg.write_template(file)
         console.print(f"Wrote the template to {file}.", highlight=False)
 
